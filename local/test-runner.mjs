@@ -1,0 +1,136 @@
+// `npm test`: static checks of the functions, then a throwaway stack (own ports, own data folder,
+// removed afterwards) against which pgTAP (pg_prove) and vitest run. One summary line per suite,
+// and a last line `total: N passed, M failed`. Exit status is non-zero on any failure.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, chmodSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { psql } from "./database.mjs";
+import { SUPERUSER, SUPERUSER_PASSWORD } from "./postgres.mjs";
+import { freePort, startStack, statusEnv } from "./stack.mjs";
+
+function run(command, args, { cwd, env = {}, echo = true } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.on("data", (chunk) => {
+        output += chunk;
+        if (echo) process.stdout.write(chunk);
+      });
+    }
+    child.on("error", (error) => resolve({ code: 127, output: `${output}\n${error.message}` }));
+    child.on("exit", (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+const heading = (text) => console.log(`\n=== ${text} ===`);
+
+/** Counts of a pg_prove run from its closing lines ("Files=2, Tests=40", "Failed 3/40 subtests"). */
+export function parseProveSummary(output) {
+  const total = Number(/Files=\d+, Tests=(\d+)/.exec(output)?.[1] ?? 0);
+  let failed = 0;
+  for (const match of output.matchAll(/Failed (\d+)\/\d+ subtests/g)) failed += Number(match[1]);
+  return { passed: total - failed, failed };
+}
+
+export async function runTests({ root, args = [] }) {
+  const bin = (name) => join(root, "node_modules", ".bin", name);
+  const suites = [];
+  const record = (name, passed, failed, ok) => suites.push({ name, passed, failed, ok: ok && failed === 0 });
+  const only = new Set(args.filter((a) => !a.startsWith("-")));
+  const wants = (suite) => only.size === 0 || only.has(suite);
+
+  // 1. Type-check, lint and format of the Edge Functions (and the local functions server).
+  if (wants("deno")) {
+    heading("deno check / lint / fmt");
+    const config = ["--config", join(root, "supabase", "functions", "deno.json")];
+    const sources = ["supabase/functions", "local/functions-server.ts"];
+    const checks = [
+      ["check", ["check", ...config, "supabase/functions/*/index.ts", "local/functions-server.ts"]],
+      ["lint", ["lint", ...config, ...sources]],
+      ["fmt", ["fmt", "--check", ...config, ...sources]],
+    ];
+    let failed = 0;
+    for (const [name, denoArgs] of checks) {
+      const { code } = await run("sh", ["-c", `${bin("deno")} ${denoArgs.join(" ")}`], { cwd: root, env: { NO_COLOR: "1" } });
+      console.log(`deno ${name}: ${code === 0 ? "ok" : "FAILED"}`);
+      if (code !== 0) failed++;
+    }
+    record("deno", checks.length - failed, failed, true);
+  }
+
+  // 2. A throwaway stack.
+  const dataDir = mkdtempSync(join(tmpdir(), "fantooo-test-"));
+  chmodSync(dataDir, 0o755);
+  let stack;
+  try {
+    heading("throwaway stack");
+    const started = Date.now();
+    stack = await startStack({
+      root,
+      dataDir,
+      apiPort: await freePort(),
+      dbPort: await freePort(),
+      internalPorts: {
+        postgrest: await freePort(),
+        postgrestAdmin: await freePort(),
+        functions: await freePort(),
+        paystack: await freePort(),
+      },
+      log: (line) => console.log(`[stack] ${line}`),
+    });
+    console.log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s at ${stack.apiUrl}`);
+
+    // 3. pgTAP, as the superuser, on the migrated and seeded database.
+    if (wants("pgtap")) {
+      heading("pgTAP (pg_prove supabase/tests)");
+      psql(stack.cluster, { sql: "create extension if not exists pgtap with schema extensions" });
+      const url = new URL(stack.dbUrl);
+      const { code, output } = await run("pg_prove", [
+        "-h", url.hostname, "-p", url.port, "-U", SUPERUSER, "-d", url.pathname.slice(1),
+        "--ext", ".sql", "-r", "supabase/tests",
+      ], { cwd: root, env: { PGPASSWORD: SUPERUSER_PASSWORD, PGOPTIONS: "-c search_path=public,extensions" } });
+      const { passed, failed } = parseProveSummary(output);
+      record("pgTAP", passed, failed, code === 0 && passed > 0);
+    }
+
+    // 4. vitest, over HTTP through the gateway and directly on the database.
+    if (wants("vitest")) {
+      heading("vitest (tests/)");
+      const report = join(dataDir, "vitest.json");
+      const { code } = await run(bin("vitest"), [
+        "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`,
+      ], { cwd: root, env: { ...statusEnv(stack), FANTOOO_TEST_STACK: "1" } });
+      let passed = 0, failed = 0;
+      try {
+        const json = JSON.parse(readFileSync(report, "utf8"));
+        passed = json.numPassedTests;
+        failed = json.numFailedTests;
+      } catch {
+        failed = 1; // no report: vitest itself failed
+      }
+      record("vitest", passed, failed, code === 0 && passed > 0);
+    }
+  } catch (error) {
+    console.error(`[stack] ${error.message}`);
+    record("stack", 0, 1, false);
+  } finally {
+    await stack?.stop();
+    if (suites.some((s) => !s.ok) && stack) {
+      console.log(`logs of the failed run were in ${stack.logDir} (now removed); tails:`);
+      for (const name of ["functions", "postgrest"]) {
+        const { output } = await run("tail", ["-n", "15", join(stack.logDir, `${name}.log`)], { echo: false });
+        console.log(`--- ${name} ---\n${output}`);
+      }
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  console.log("\n=== summary ===");
+  for (const s of suites) console.log(`${s.name}: ${s.passed} passed, ${s.failed} failed${s.ok ? "" : "  <-- FAILED"}`);
+  const passed = suites.reduce((n, s) => n + s.passed, 0);
+  const failed = suites.reduce((n, s) => n + s.failed + (s.ok || s.failed ? 0 : 1), 0);
+  console.log(`total: ${passed} passed, ${failed} failed`);
+  return suites.every((s) => s.ok) ? 0 : 1;
+}
