@@ -141,7 +141,19 @@ async function dbReset() {
   }
 }
 
-const commands = { start, status, "db:reset": dbReset };
+/** Regenerates supabase/functions/_shared/database.types.ts from the running stack's database. */
+async function genTypes() {
+  const state = readState();
+  if (!state || !(await isRunning(state))) {
+    log("the local stack is not running: start it with `npm start`");
+    process.exit(1);
+  }
+  const { TYPES_FILE, generateTypes } = await import("./gen-types.mjs");
+  writeFileSync(join(root, TYPES_FILE), generateTypes(root, state.DB_URL));
+  log(`wrote ${TYPES_FILE}`);
+}
+
+const commands = { start, status, "db:reset": dbReset, "gen:types": genTypes };
 if (command === "test") {
   const { runTests } = await import("./test-runner.mjs");
   process.exit(await runTests({ root, args }));

@@ -79,6 +79,9 @@ export function ensurePrerequisites(root) {
     log(error.message);
     process.exit(1);
   }
+  // Like an npm script: the project's binaries (node 24, vitest, supabase, deno) come first.
+  const bin = join(root, "node_modules", ".bin");
+  if (!process.env.PATH?.split(":").includes(bin)) process.env.PATH = `${bin}:${process.env.PATH ?? ""}`;
   const major = Number(process.versions.node.split(".")[0]);
   if (major >= MIN_NODE_MAJOR) return;
   const projectNode = join(root, "node_modules", ".bin", "node");
