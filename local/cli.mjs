@@ -134,7 +134,7 @@ async function dbReset() {
   }
   const startedHere = cluster.start();
   try {
-    resetDatabase(root, cluster);
+    resetDatabase(root, cluster, running ? { apiUrl: state.API_URL, serviceRoleKey: state.SERVICE_ROLE_KEY } : null);
     log(`database rebuilt from migrations and seed${running ? "; the running stack uses it now" : ""}`);
   } finally {
     if (startedHere) cluster.stop();

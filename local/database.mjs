@@ -59,14 +59,28 @@ export function seed(root, cluster) {
 }
 
 /** Drops and recreates the database, then bootstrap, migrations and seed (`supabase db reset`). */
-export function resetDatabase(root, cluster) {
+export function resetDatabase(root, cluster, cronTarget = null) {
   psql(cluster, { database: "template1", sql: `drop database if exists ${DATABASE} with (force)` });
   psql(cluster, { database: "template1", sql: `create database ${DATABASE}` });
   bootstrap(root, cluster);
   migrate(root, cluster);
   seed(root, cluster);
+  if (cronTarget) pointCronJobsAt(cluster, cronTarget);
   // PostgREST, if running, rebuilds its schema cache.
   psql(cluster, { sql: "notify pgrst, 'reload schema'" });
+}
+
+/**
+ * Hosted cron jobs read the project URL and service-role key from Vault; the local database has
+ * no Vault, so the jobs' fallback settings (migration 005) point at the local gateway.
+ */
+export function pointCronJobsAt(cluster, { apiUrl, serviceRoleKey }) {
+  psql(cluster, {
+    sql: `do $$ begin
+      if to_regclass('private.cron_settings') is not null then
+        update private.cron_settings set project_url = '${apiUrl}', service_role_key = '${serviceRoleKey}';
+      end if; end $$`,
+  });
 }
 
 /** The seeded auth users (for printing access tokens). */

