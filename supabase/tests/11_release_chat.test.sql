@@ -1,0 +1,192 @@
+-- release_and_reassign_chat: ends the open assignment, requeues the chat (waiting with its queued_at
+-- when the real user's last message is unanswered, else idle), counts non-completed releases and flags
+-- at 3; each reason only from whom SPEC section 9 allows; chat_not_held for chats the caller does not hold.
+begin;
+set local search_path = extensions, public;
+select plan(35);
+
+-- The queue is global: start from no chats at all (seed data included; rolled back at the end).
+delete from public.chats;
+
+-- Fixture (as postgres). Real user rita 11..01; operators olga 11..b1 and omar 11..b2; admin 11..e1.
+-- Chats (all with profiles 11..a*):
+--   c1 held by olga, unanswered (queued 10 min ago)       c2 held by olga, answered (queued_at null)
+--   c3 held by olga, unanswered (9 min), reassigned twice  c4 held by olga (for the admin)
+--   c5 held by olga (for service_role idle_timeout)        c6 idle, held by nobody
+insert into auth.users (id, email) values
+  ('11000000-0000-4000-8000-000000000001', 'rita.11@example.com'),
+  ('11000000-0000-4000-8000-0000000000b1', 'olga.11@fantooo.local'),
+  ('11000000-0000-4000-8000-0000000000b2', 'omar.11@fantooo.local'),
+  ('11000000-0000-4000-8000-0000000000e1', 'adam.11@fantooo.local');
+insert into public.admins (id, name) values ('11000000-0000-4000-8000-0000000000e1', 'Adam');
+insert into public.real_users (id, display_name, age, gender, looking_for) values
+  ('11000000-0000-4000-8000-000000000001', 'Rita', 31, 'female', 'male');
+insert into public.operators (id, name, status, max_concurrent_chats) values
+  ('11000000-0000-4000-8000-0000000000b1', 'Olga', 'available', 10),
+  ('11000000-0000-4000-8000-0000000000b2', 'Omar', 'available', 10);
+insert into public.fictional_users (id, name, age, gender)
+select ('11000000-0000-4000-8000-0000000000a' || n)::uuid, 'Eleven ' || n, 30, 'male' from generate_series(1, 6) n;
+insert into public.chats (id, real_user_id, fictional_user_id, status, queued_at, reassignment_count)
+select ('11000000-0000-4000-8000-0000000000c' || n)::uuid, '11000000-0000-4000-8000-000000000001',
+       ('11000000-0000-4000-8000-0000000000a' || n)::uuid,
+       case when n = 6 then 'idle' else 'assigned' end,
+       case when n in (1, 4, 5) then now() - interval '10 minutes' when n = 3 then now() - interval '9 minutes' end,
+       case when n = 3 then 2 else 0 end
+  from generate_series(1, 6) n;
+insert into public.chat_assignments (chat_id, operator_id, assigned_at)
+select ('11000000-0000-4000-8000-0000000000c' || n)::uuid, '11000000-0000-4000-8000-0000000000b1', now() - interval '5 minutes'
+  from generate_series(1, 5) n;
+insert into public.operator_activity (operator_id, chat_id, assigned_at, last_activity_at)
+select '11000000-0000-4000-8000-0000000000b1', ('11000000-0000-4000-8000-0000000000c' || n)::uuid,
+       now() - interval '5 minutes', now() - interval '1 minute'
+  from generate_series(1, 5) n;
+
+-- Olga, the holder ----------------------------------------------------------------------------------------
+set local role authenticated;
+set local request.jwt.claims = '{"sub":"11000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+
+select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c1', 'bogus')$$,
+  '22023', 'invalid_release_reason', 'an unknown reason is refused');
+select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c1', 'idle_timeout')$$,
+  '42501', 'forbidden', 'an operator cannot release with idle_timeout');
+select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c1', 'admin')$$,
+  '42501', 'forbidden', 'an operator cannot release with admin');
+
+select ok(public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c1', 'completed'),
+  'olga releases a chat she holds (completed)');
+-- (checked as postgres: olga no longer sees a chat she released)
+reset role;
+set local request.jwt.claims = '';
+select results_eq(
+  $$select status, queued_at, reassignment_count, flagged_for_review from public.chats
+    where id = '11000000-0000-4000-8000-0000000000c1'$$,
+  $$values ('waiting'::text, now() - interval '10 minutes', 0, false)$$,
+  'an unanswered chat goes back to waiting, keeping its queued_at; completed is not a reassignment');
+select results_eq(
+  $$select released_at, release_reason from public.chat_assignments where chat_id = '11000000-0000-4000-8000-0000000000c1'$$,
+  $$values (now(), 'completed'::text)$$,
+  'the assignment is closed with released_at and release_reason');
+select is_empty(
+  $$select 1 from public.operator_activity where chat_id = '11000000-0000-4000-8000-0000000000c1'$$,
+  'the activity row is removed');
+set local role authenticated;
+set local request.jwt.claims = '{"sub":"11000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c1', 'completed')$$,
+  'PT404', 'chat_not_held', 'releasing again: olga no longer holds it');
+
+select ok(public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c2', 'operator_offline'),
+  'olga releases an answered chat (operator_offline)');
+reset role;
+set local request.jwt.claims = '';
+select results_eq(
+  $$select status, queued_at, reassignment_count from public.chats where id = '11000000-0000-4000-8000-0000000000c2'$$,
+  $$values ('idle'::text, null::timestamptz, 1)$$,
+  'an answered chat goes back to idle; operator_offline counts as a reassignment');
+
+set local role authenticated;
+set local request.jwt.claims = '{"sub":"11000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select ok(public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c3', 'operator_offline'),
+  'olga releases a chat reassigned twice before');
+reset role;
+set local request.jwt.claims = '';
+select results_eq(
+  $$select status, reassignment_count, flagged_for_review, flag_reason is not null from public.chats
+    where id = '11000000-0000-4000-8000-0000000000c3'$$,
+  $$values ('waiting'::text, 3, true, true)$$,
+  'the third reassignment flags the chat for review with a reason, and it stays in the queue');
+select unalike((select flag_reason from public.chats where id = '11000000-0000-4000-8000-0000000000c3'),
+  '%Olga%', 'the flag reason (readable by the real user) does not name the operator');
+
+-- Omar does not hold olga's chats ---------------------------------------------------------------------------
+set local role authenticated;
+set local request.jwt.claims = '{"sub":"11000000-0000-4000-8000-0000000000b2","role":"authenticated"}';
+select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c4', 'completed')$$,
+  'PT404', 'chat_not_held', 'omar cannot release a chat olga holds');
+select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c4', 'operator_offline')$$,
+  'PT404', 'chat_not_held', 'omar cannot release olga''s chat as operator_offline either');
+select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c6', 'completed')$$,
+  'PT404', 'chat_not_held', 'nobody holds an idle chat');
+
+-- The flagged chat stays assignable -------------------------------------------------------------------------
+select is(public.assign_chat_to_operator(),
+  '11000000-0000-4000-8000-0000000000c1'::uuid, 'omar takes the oldest waiting chat (c1, requeued with its place)');
+select is(public.assign_chat_to_operator(),
+  '11000000-0000-4000-8000-0000000000c3'::uuid, 'omar can take the flagged chat');
+select ok(public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c3', 'completed'),
+  'omar releases the flagged chat');
+reset role;
+set local request.jwt.claims = '';
+select results_eq(
+  $$select reassignment_count, flagged_for_review from public.chats where id = '11000000-0000-4000-8000-0000000000c3'$$,
+  $$values (3, true)$$, 'a completed release neither counts nor clears the flag');
+
+-- Rita (real user) ------------------------------------------------------------------------------------------
+set local role authenticated;
+set local request.jwt.claims = '{"sub":"11000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c4', 'completed')$$,
+  'PT403', 'not_operator', 'a real user cannot release chats');
+select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c4', 'admin')$$,
+  '42501', 'forbidden', 'a real user cannot release as admin');
+
+-- Adam (admin) ----------------------------------------------------------------------------------------------
+set local request.jwt.claims = '{"sub":"11000000-0000-4000-8000-0000000000e1","role":"authenticated"}';
+select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c4', 'idle_timeout')$$,
+  '42501', 'forbidden', 'an admin cannot release with idle_timeout');
+select ok(public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c4', 'admin'),
+  'an admin releases any held chat with reason admin');
+select results_eq(
+  $$select a.release_reason, c.status, c.reassignment_count
+      from public.chat_assignments a join public.chats c on c.id = a.chat_id
+     where a.chat_id = '11000000-0000-4000-8000-0000000000c4'$$,
+  $$values ('admin'::text, 'waiting'::text, 1)$$,
+  'an admin release is recorded and counts as a reassignment');
+select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c6', 'admin')$$,
+  'PT404', 'chat_not_held', 'an admin release of a chat nobody holds is chat_not_held');
+
+-- service_role (the sweep's reason) -------------------------------------------------------------------------
+set local role service_role;
+set local request.jwt.claims = '{"role":"service_role"}';
+select ok(public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c5', 'idle_timeout'),
+  'service_role releases with idle_timeout');
+reset role;
+set local request.jwt.claims = '';
+select results_eq(
+  $$select a.release_reason, c.status, c.reassignment_count
+      from public.chat_assignments a join public.chats c on c.id = a.chat_id
+     where a.chat_id = '11000000-0000-4000-8000-0000000000c5'$$,
+  $$values ('idle_timeout'::text, 'waiting'::text, 1)$$,
+  'an idle_timeout release is recorded and counts as a reassignment');
+
+-- Anon -----------------------------------------------------------------------------------------------------
+set local role anon;
+set local request.jwt.claims = '{"role":"anon"}';
+select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c1', 'completed')$$,
+  '42501', 'permission denied for function release_and_reassign_chat', 'anon cannot call it');
+
+-- Invariants -----------------------------------------------------------------------------------------------
+reset role;
+set local request.jwt.claims = '';
+select is_empty(
+  $$select chat_id from public.chat_assignments where released_at is null group by chat_id having count(*) > 1$$,
+  'no chat has two open assignments');
+select results_eq(
+  $$select count(*)::integer from public.chat_assignments where chat_id::text like '11000000-%' and released_at is null$$,
+  $$values (1)$$, 'only omar''s hold on c1 is still open');
+select results_eq(
+  $$select status from public.chats where id = '11000000-0000-4000-8000-0000000000c1'$$,
+  $$values ('assigned'::text)$$, 'c1 is assigned to omar');
+select is_empty(
+  $$select 1 from public.operator_activity oa
+     where oa.chat_id::text like '11000000-%'
+       and not exists (select 1 from public.chat_assignments a
+                        where a.chat_id = oa.chat_id and a.operator_id = oa.operator_id and a.released_at is null)$$,
+  'no activity row outlives its assignment');
+select results_eq(
+  $$select count(*)::integer from public.chats where id::text like '11000000-%' and status = 'waiting'$$,
+  $$values (3)$$, 'c3, c4 and c5 wait again (their last message is unanswered); no chat was lost');
+select is(
+  (select count(*)::integer from public.chats where id::text like '11000000-%' and status in ('waiting', 'assigned', 'idle')),
+  6, 'every chat is waiting, assigned or idle');
+
+select * from finish();
+rollback;

@@ -1,0 +1,127 @@
+-- get_chat_with_details: the jsonb of SPEC section 9 (chat fields at the top level, real_user,
+-- fictional_user with personality_guidelines, the newest 50 messages oldest first), for the operator
+-- holding the chat, admins and service_role only.
+begin;
+set local search_path = extensions, public;
+select plan(21);
+
+-- The queue is global: start from no chats at all (seed data included; rolled back at the end).
+delete from public.chats;
+
+-- Fixture (as postgres). Real user rhea 14..01 (55 messages in chat c1, held by olga 14..b1); omar
+-- 14..b2 holds nothing; admin adam 14..e1.
+insert into auth.users (id, email) values
+  ('14000000-0000-4000-8000-000000000001', 'rhea.14@example.com'),
+  ('14000000-0000-4000-8000-0000000000b1', 'olga.14@fantooo.local'),
+  ('14000000-0000-4000-8000-0000000000b2', 'omar.14@fantooo.local'),
+  ('14000000-0000-4000-8000-0000000000e1', 'adam.14@fantooo.local');
+insert into public.admins (id, name) values ('14000000-0000-4000-8000-0000000000e1', 'Adam');
+insert into public.operators (id, name, status) values
+  ('14000000-0000-4000-8000-0000000000b1', 'Olga', 'available'),
+  ('14000000-0000-4000-8000-0000000000b2', 'Omar', 'available');
+insert into public.real_users (id, display_name, age, gender, looking_for, bio, avatar_url, credits) values
+  ('14000000-0000-4000-8000-000000000001', 'Rhea', 33, 'female', 'male', 'likes hiking', 'https://img.test/rhea.png', 500);
+insert into public.fictional_users (id, name, age, gender, bio, avatar_url, interests, is_featured) values
+  ('14000000-0000-4000-8000-0000000000a1', 'Fourteen Leo', 36, 'male', 'sailor', 'https://img.test/leo.png', array['sea', 'books'], false);
+insert into public.fictional_user_guidelines (fictional_user_id, personality_guidelines) values
+  ('14000000-0000-4000-8000-0000000000a1', 'calm, never mentions money');
+insert into public.chats (id, real_user_id, fictional_user_id) values
+  ('14000000-0000-4000-8000-0000000000c1', '14000000-0000-4000-8000-000000000001', '14000000-0000-4000-8000-0000000000a1');
+-- Rhea writes (m1), olga takes the chat, then 54 more messages a minute apart, real and fictional
+-- alternating (message n is "m<n>"), and a last real one: m55 and m56 are unanswered.
+insert into public.messages (chat_id, sender_type, content, created_at) values
+  ('14000000-0000-4000-8000-0000000000c1', 'real', 'm1', '2025-05-01 12:01+03');
+select public.assign_chat_to_operator('14000000-0000-4000-8000-0000000000b1');
+insert into public.messages (chat_id, sender_type, content, created_at)
+select '14000000-0000-4000-8000-0000000000c1', case when n % 2 = 1 or n = 56 then 'real' else 'fictional' end,
+       'm' || n, '2025-05-01 12:00+03'::timestamptz + n * interval '1 minute'
+  from generate_series(2, 56) n;
+
+-- Olga holds c1 --------------------------------------------------------------------------------------------
+set local role authenticated;
+set local request.jwt.claims = '{"sub":"14000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+create temporary table details on commit drop as
+  select public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1') as j;
+
+select is(
+  (select array_agg(k order by k) from details, jsonb_object_keys(j) k),
+  array['assignment', 'close_reason', 'closed_at', 'created_at', 'fictional_user', 'flag_reason', 'flagged_for_review',
+        'id', 'last_message_at', 'message_count', 'messages', 'queued_at', 'real_user', 'reassignment_count', 'status'],
+  'the chat''s own fields at the top level, plus assignment, real_user, fictional_user and messages');
+select results_eq(
+  $$select j ->> 'id', j ->> 'status', (j ->> 'message_count')::int, (j ->> 'reassignment_count')::int,
+           (j ->> 'flagged_for_review')::boolean, (j ->> 'queued_at')::timestamptz, (j ->> 'last_message_at')::timestamptz
+      from details$$,
+  $$values ('14000000-0000-4000-8000-0000000000c1', 'assigned', 56, 0, false,
+            '2025-05-01 12:55+03'::timestamptz, '2025-05-01 12:56+03'::timestamptz)$$,
+  'top-level values match the chat row (queued_at = the oldest unanswered message)');
+select is(
+  (select j -> 'real_user' from details),
+  '{"id": "14000000-0000-4000-8000-000000000001", "display_name": "Rhea", "age": 33, "gender": "female",
+    "bio": "likes hiking", "avatar_url": "https://img.test/rhea.png"}'::jsonb,
+  'real_user: id, display_name, age, gender, bio, avatar_url (no email, no credits)');
+select is(
+  (select j -> 'fictional_user' from details),
+  '{"id": "14000000-0000-4000-8000-0000000000a1", "name": "Fourteen Leo", "age": 36, "gender": "male",
+    "bio": "sailor", "avatar_url": "https://img.test/leo.png", "interests": ["sea", "books"],
+    "personality_guidelines": "calm, never mentions money"}'::jsonb,
+  'fictional_user: the profile with interests and personality_guidelines');
+select results_eq(
+  $$select j -> 'assignment' ->> 'operator_id' from details$$,
+  $$values ('14000000-0000-4000-8000-0000000000b1')$$,
+  'assignment names the holder');
+select is((select jsonb_array_length(j -> 'messages') from details), 50, 'only the newest 50 messages');
+select is((select j -> 'messages' -> 0 ->> 'content' from details), 'm7', 'the first is the 50th newest');
+select is((select j -> 'messages' -> 49 ->> 'content' from details), 'm56', 'the last is the newest');
+select results_eq(
+  $$select (e ->> 'content') from details, jsonb_array_elements(j -> 'messages') with ordinality e(e, n) order by n$$,
+  $$select 'm' || n from generate_series(7, 56) n$$,
+  'messages run oldest first');
+select is(
+  (select array_agg(k order by k) from details, jsonb_object_keys(j -> 'messages' -> 0) k),
+  array['content', 'created_at', 'id', 'sender_type'],
+  'each message has id, sender_type, content, created_at');
+
+-- Omar does not hold it; Rhea is not an operator ------------------------------------------------------------
+set local request.jwt.claims = '{"sub":"14000000-0000-4000-8000-0000000000b2","role":"authenticated"}';
+select throws_ok($$select public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1')$$,
+  'PT404', 'chat_not_held', 'another operator cannot read the chat');
+select throws_ok($$select public.get_chat_with_details('14000000-0000-4000-8000-0000000000ff')$$,
+  'PT404', 'chat_not_held', 'an operator asking for an unknown chat learns nothing more');
+set local request.jwt.claims = '{"sub":"14000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select throws_ok($$select public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1')$$,
+  'PT403', 'not_operator', 'the real user cannot read the operator view of her own chat');
+
+-- After olga releases it, she cannot read it either ---------------------------------------------------------
+set local request.jwt.claims = '{"sub":"14000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select ok(public.release_and_reassign_chat('14000000-0000-4000-8000-0000000000c1', 'completed'), 'olga releases c1');
+select throws_ok($$select public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1')$$,
+  'PT404', 'chat_not_held', 'a released chat is no longer readable by its former holder');
+
+-- Adam (admin) and service_role --------------------------------------------------------------------------
+set local request.jwt.claims = '{"sub":"14000000-0000-4000-8000-0000000000e1","role":"authenticated"}';
+select is((public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1') ->> 'status'), 'waiting',
+  'an admin reads any chat (now waiting again)');
+select is((public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1') -> 'assignment'), 'null'::jsonb,
+  'assignment is null when nobody holds the chat');
+select throws_ok($$select public.get_chat_with_details('14000000-0000-4000-8000-0000000000ff')$$,
+  'PT404', 'chat_not_found', 'an unknown chat is chat_not_found for an admin');
+
+set local role service_role;
+set local request.jwt.claims = '{"role":"service_role"}';
+select is((public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1') -> 'fictional_user' ->> 'personality_guidelines'),
+  'calm, never mentions money', 'service_role reads any chat');
+
+set local role anon;
+set local request.jwt.claims = '{"role":"anon"}';
+select throws_ok($$select public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1')$$,
+  '42501', 'permission denied for function get_chat_with_details', 'anon cannot call it');
+
+reset role;
+set local request.jwt.claims = '';
+select is((select (public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1') -> 'messages' -> 0 ->> 'id')::uuid),
+  (select id from public.messages where chat_id = '14000000-0000-4000-8000-0000000000c1' and content = 'm7'),
+  'message ids are the rows'' ids');
+
+select * from finish();
+rollback;

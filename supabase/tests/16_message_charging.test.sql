@@ -1,0 +1,237 @@
+-- Messages: the charge and the insert are one step (first 3 free, then the database price, PT402
+-- insufficient_credits writing nothing), fictional messages are free and only from the holder, and the
+-- triggers keep message_count, last_message_at, total_messages_sent, the holder's activity and the
+-- lifecycle (idle -> waiting; queued_at = the oldest unanswered message).
+begin;
+set local search_path = extensions, public;
+select plan(47);
+
+-- The queue is global: start from no chats at all (seed data included; rolled back at the end).
+delete from public.chats;
+
+-- Fixture (as postgres). Real users rosa 16..01 (5 credits) and rita 16..02 (10 credits); operators
+-- olga 16..b1 and omar 16..b2. Profiles: Norm (plain), Star (featured), Gone. Chats: c1 rosa+Norm,
+-- c2 rosa+Star, c3 rita+Norm (priced at frozen times), c4 rosa+Gone (closed).
+insert into auth.users (id, email) values
+  ('16000000-0000-4000-8000-000000000001', 'rosa.16@example.com'),
+  ('16000000-0000-4000-8000-000000000002', 'rita.16@example.com'),
+  ('16000000-0000-4000-8000-0000000000b1', 'olga.16@fantooo.local'),
+  ('16000000-0000-4000-8000-0000000000b2', 'omar.16@fantooo.local');
+insert into public.operators (id, name, status) values
+  ('16000000-0000-4000-8000-0000000000b1', 'Olga', 'available'),
+  ('16000000-0000-4000-8000-0000000000b2', 'Omar', 'available');
+insert into public.real_users (id, display_name, age, gender, looking_for, credits) values
+  ('16000000-0000-4000-8000-000000000001', 'Rosa', 26, 'female', 'male', 5),
+  ('16000000-0000-4000-8000-000000000002', 'Rita', 27, 'female', 'male', 10);
+insert into public.fictional_users (id, name, age, gender, is_featured) values
+  ('16000000-0000-4000-8000-0000000000a1', 'Sixteen Norm', 30, 'male', false),
+  ('16000000-0000-4000-8000-0000000000a2', 'Sixteen Star', 30, 'male', true),
+  ('16000000-0000-4000-8000-0000000000a3', 'Sixteen Gone', 30, 'male', false);
+insert into public.chats (id, real_user_id, fictional_user_id, status, closed_at, close_reason) values
+  ('16000000-0000-4000-8000-0000000000c1', '16000000-0000-4000-8000-000000000001', '16000000-0000-4000-8000-0000000000a1', 'idle', null, null),
+  ('16000000-0000-4000-8000-0000000000c2', '16000000-0000-4000-8000-000000000001', '16000000-0000-4000-8000-0000000000a2', 'idle', null, null),
+  ('16000000-0000-4000-8000-0000000000c3', '16000000-0000-4000-8000-000000000002', '16000000-0000-4000-8000-0000000000a1', 'idle', null, null),
+  ('16000000-0000-4000-8000-0000000000c4', '16000000-0000-4000-8000-000000000001', '16000000-0000-4000-8000-0000000000a3', 'closed', now(), 'user');
+
+-- Rosa: free messages and the lifecycle --------------------------------------------------------------------
+set local role authenticated;
+set local request.jwt.claims = '{"sub":"16000000-0000-4000-8000-000000000001","role":"authenticated"}';
+
+with m as (
+  insert into public.messages (chat_id, sender_type, content)
+  values ('16000000-0000-4000-8000-0000000000c1', 'real', 'hi Norm') returning credits_charged
+)
+select is(m.credits_charged, 0, 'the first real message of a chat is free (Data API insert)') from m;
+select results_eq(
+  $$select c.status, c.queued_at = m.created_at, c.message_count, c.last_message_at = m.created_at
+      from public.chats c join public.messages m on m.chat_id = c.id
+     where c.id = '16000000-0000-4000-8000-0000000000c1'$$,
+  $$values ('waiting'::text, true, 1, true)$$,
+  'a real message makes an idle chat waiting, queued at the message time; message_count and last_message_at follow');
+select ok((select created_at >= now() from public.messages where chat_id = '16000000-0000-4000-8000-0000000000c1'),
+  'an API message is stamped with the database clock');
+select is((public.send_message('16000000-0000-4000-8000-0000000000c1', 'still there?')).credits_charged, 0,
+  'the second is free (send_message)');
+select is((public.send_message('16000000-0000-4000-8000-0000000000c1', 'hello?')).credits_charged, 0,
+  'the third is free');
+select results_eq(
+  $$select c.status, c.queued_at = (select min(created_at) from public.messages m where m.chat_id = c.id), c.message_count,
+           c.last_message_at = (select max(created_at) from public.messages m where m.chat_id = c.id)
+      from public.chats c where c.id = '16000000-0000-4000-8000-0000000000c1'$$,
+  $$values ('waiting'::text, true, 3, true)$$,
+  'more messages to a waiting chat keep it waiting and keep queued_at at the oldest unanswered one');
+select is((select credits from public.real_users where id = '16000000-0000-4000-8000-000000000001'), 5,
+  'free messages cost nothing');
+
+-- Featured chat: 3 free, then 2 whatever the hour (1.5 x 0.8 / 1.0 / 1.2 all round up to 2)
+select is((public.send_message('16000000-0000-4000-8000-0000000000c2', 's1')).credits_charged, 0, 'featured: 1st free');
+select is((public.send_message('16000000-0000-4000-8000-0000000000c2', 's2')).credits_charged, 0, 'featured: 2nd free');
+select is((public.send_message('16000000-0000-4000-8000-0000000000c2', 's3')).credits_charged, 0, 'featured: 3rd free');
+select is((public.send_message('16000000-0000-4000-8000-0000000000c2', 's4')).credits_charged, 2,
+  'featured: the 4th costs 2');
+select is((select credits from public.real_users where id = '16000000-0000-4000-8000-000000000001'), 3,
+  'the 2 credits are taken from rosa');
+
+-- Plain chat: the 4th costs the database price of that moment
+select lives_ok(
+  $$insert into public.messages (chat_id, sender_type, content) values ('16000000-0000-4000-8000-0000000000c1', 'real', 'paid one')$$,
+  'rosa sends a 4th message in the plain chat');
+reset role;
+set local request.jwt.claims = '';
+select is(
+  (select credits_charged from public.messages where chat_id = '16000000-0000-4000-8000-0000000000c1' and content = 'paid one'),
+  (select private.message_price(3, created_at, false) from public.messages
+    where chat_id = '16000000-0000-4000-8000-0000000000c1' and content = 'paid one'),
+  'the 4th plain message is charged the price for its own time (1 by day and early, 2 at night)');
+select is(
+  (select credits from public.real_users where id = '16000000-0000-4000-8000-000000000001'),
+  3 - (select credits_charged from public.messages where chat_id = '16000000-0000-4000-8000-0000000000c1' and content = 'paid one'),
+  'exactly credits_charged is taken');
+
+-- Not enough credits: nothing is written --------------------------------------------------------------------
+update public.real_users set credits = 1 where id = '16000000-0000-4000-8000-000000000001';
+set local role authenticated;
+set local request.jwt.claims = '{"sub":"16000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select throws_ok(
+  $$insert into public.messages (chat_id, sender_type, content) values ('16000000-0000-4000-8000-0000000000c2', 'real', 's5')$$,
+  'PT402', 'insufficient_credits', 'a message costing 2 with 1 credit left is refused with PT402');
+select throws_ok($$select public.send_message('16000000-0000-4000-8000-0000000000c2', 's5')$$,
+  'PT402', 'insufficient_credits', 'send_message refuses it the same way');
+select results_eq(
+  $$select (select count(*)::integer from public.messages where chat_id = '16000000-0000-4000-8000-0000000000c2'),
+           (select message_count from public.chats where id = '16000000-0000-4000-8000-0000000000c2'),
+           (select credits from public.real_users where id = '16000000-0000-4000-8000-000000000001')$$,
+  $$values (4, 4, 1)$$,
+  'after PT402 no message, no counter change and no charge');
+
+-- What rosa cannot do ------------------------------------------------------------------------------------------
+select throws_ok(
+  $$insert into public.messages (chat_id, sender_type, content, credits_charged) values ('16000000-0000-4000-8000-0000000000c1', 'real', 'free please', 0)$$,
+  '42501', 'permission denied for table messages', 'a real user cannot set credits_charged');
+select throws_ok(
+  $$insert into public.messages (chat_id, sender_type, content, created_at) values ('16000000-0000-4000-8000-0000000000c2', 'real', 'at 3 am', '2025-01-01 03:00+03')$$,
+  '42501', 'permission denied for table messages', 'a real user cannot choose the time (and so the price)');
+select throws_ok($$update public.real_users set credits = 100 where id = '16000000-0000-4000-8000-000000000001'$$,
+  '42501', 'permission denied for table real_users', 'a real user cannot set her credits');
+select throws_ok(
+  $$insert into public.messages (chat_id, sender_type, content) values ('16000000-0000-4000-8000-0000000000c4', 'real', 'hello again')$$,
+  '42501', 'new row violates row-level security policy for table "messages"', 'no message in a closed chat');
+select throws_ok(
+  $$insert into public.messages (chat_id, sender_type, content) values ('16000000-0000-4000-8000-0000000000c3', 'real', 'hi rita''s Norm')$$,
+  '42501', 'new row violates row-level security policy for table "messages"', 'no message in another user''s chat');
+select throws_ok(
+  $$insert into public.messages (chat_id, sender_type, content) values ('16000000-0000-4000-8000-0000000000c1', 'fictional', 'pretending')$$,
+  '42501', 'new row violates row-level security policy for table "messages"', 'a real user cannot write fictional messages');
+select throws_ok($$select public.send_message('16000000-0000-4000-8000-0000000000c3', 'hi')$$,
+  'PT404', 'chat_not_found', 'send_message to a chat she cannot see is chat_not_found');
+select is((select credits from public.real_users where id = '16000000-0000-4000-8000-000000000001'), 1,
+  'refused messages cost nothing');
+
+-- Olga answers in the chat she holds ---------------------------------------------------------------------------
+reset role;
+set local request.jwt.claims = '';
+select is(public.assign_chat_to_operator('16000000-0000-4000-8000-0000000000b1'),
+  '16000000-0000-4000-8000-0000000000c1'::uuid, 'olga takes c1');
+update public.operator_activity set last_activity_at = now() - interval '3 minutes'
+ where operator_id = '16000000-0000-4000-8000-0000000000b1';
+set local role authenticated;
+set local request.jwt.claims = '{"sub":"16000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+with m as (
+  insert into public.messages (chat_id, sender_type, content)
+  values ('16000000-0000-4000-8000-0000000000c1', 'fictional', 'hi Rosa') returning credits_charged
+)
+select is(m.credits_charged, 0, 'a fictional message costs nothing') from m;
+select results_eq(
+  $$select ma.operator_id from public.message_authors ma join public.messages m on m.id = ma.message_id
+     where m.content = 'hi Rosa' and m.chat_id = '16000000-0000-4000-8000-0000000000c1'$$,
+  $$values ('16000000-0000-4000-8000-0000000000b1'::uuid)$$,
+  'the author is recorded from the JWT');
+select results_eq(
+  $$select total_messages_sent, last_activity_at from public.operators where id = '16000000-0000-4000-8000-0000000000b1'$$,
+  $$values (1, now())$$,
+  'operators.total_messages_sent counts it and last_activity_at moves');
+select is(
+  (select last_activity_at from public.operator_activity
+    where operator_id = '16000000-0000-4000-8000-0000000000b1' and chat_id = '16000000-0000-4000-8000-0000000000c1'),
+  now(), 'the answer refreshes the holder''s activity (the idle clock)');
+select results_eq(
+  $$select status, queued_at, message_count from public.chats where id = '16000000-0000-4000-8000-0000000000c1'$$,
+  $$values ('assigned'::text, null::timestamptz, 5)$$,
+  'an answer leaves the chat assigned with nothing unanswered');
+select is((public.send_message('16000000-0000-4000-8000-0000000000c1', 'how are you?')).sender_type, 'fictional',
+  'send_message by the holder writes a fictional message');
+select throws_ok(
+  $$insert into public.messages (chat_id, sender_type, content) values ('16000000-0000-4000-8000-0000000000c1', 'real', 'as rosa')$$,
+  '42501', 'new row violates row-level security policy for table "messages"', 'an operator cannot write real messages');
+
+set local request.jwt.claims = '{"sub":"16000000-0000-4000-8000-0000000000b2","role":"authenticated"}';
+select throws_ok(
+  $$insert into public.messages (chat_id, sender_type, content) values ('16000000-0000-4000-8000-0000000000c1', 'fictional', 'me too')$$,
+  '42501', 'new row violates row-level security policy for table "messages"', 'omar cannot write in a chat olga holds');
+select throws_ok($$select public.send_message('16000000-0000-4000-8000-0000000000c1', 'me too')$$,
+  'PT404', 'chat_not_found', 'nor through send_message');
+
+-- Rosa writes to the assigned chat --------------------------------------------------------------------------
+reset role;
+set local request.jwt.claims = '';
+update public.real_users set credits = 10 where id = '16000000-0000-4000-8000-000000000001';
+set local role authenticated;
+set local request.jwt.claims = '{"sub":"16000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select isnt((public.send_message('16000000-0000-4000-8000-0000000000c1', 'fine, you?')).credits_charged, 0,
+  'after three messages every real message is paid');
+select results_eq(
+  $$select c.status, c.queued_at = (select created_at from public.messages where content = 'fine, you?' and chat_id = c.id)
+      from public.chats c where c.id = '16000000-0000-4000-8000-0000000000c1'$$,
+  $$values ('assigned'::text, true)$$,
+  'a real message to an assigned chat keeps it assigned and starts a new unanswered time');
+select lives_ok($$select public.send_message('16000000-0000-4000-8000-0000000000c1', 'hello??')$$, 'she writes again');
+select results_eq(
+  $$select c.queued_at = (select created_at from public.messages where content = 'fine, you?' and chat_id = c.id)
+      from public.chats c where c.id = '16000000-0000-4000-8000-0000000000c1'$$,
+  $$values (true)$$,
+  'queued_at stays at the oldest unanswered message');
+
+-- A deactivated user cannot write, and pays nothing ------------------------------------------------------------
+reset role;
+set local request.jwt.claims = '';
+update public.real_users set is_active = false where id = '16000000-0000-4000-8000-000000000001';
+set local role authenticated;
+set local request.jwt.claims = '{"sub":"16000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select throws_ok(
+  $$insert into public.messages (chat_id, sender_type, content) values ('16000000-0000-4000-8000-0000000000c1', 'real', 'blocked')$$,
+  '42501', 'new row violates row-level security policy for table "messages"', 'a deactivated user cannot write');
+
+-- The trigger prices at the message's time (frozen by a trusted insert) -----------------------------------------
+reset role;
+set local request.jwt.claims = '';
+insert into public.messages (chat_id, sender_type, content, created_at)
+select '16000000-0000-4000-8000-0000000000c3', 'real', 'r' || n, '2025-06-01 10:00+03'::timestamptz + n * interval '1 minute'
+  from generate_series(1, 3) n;
+insert into public.messages (chat_id, sender_type, content, created_at) values
+  ('16000000-0000-4000-8000-0000000000c3', 'real', 'night', '2025-06-01 21:00+03'),
+  ('16000000-0000-4000-8000-0000000000c3', 'real', 'early', '2025-06-02 03:00+03'),
+  ('16000000-0000-4000-8000-0000000000c3', 'real', 'day', '2025-06-02 12:00+03'),
+  ('16000000-0000-4000-8000-0000000000c3', 'real', 'edge of night', '2025-06-02 20:00+03');
+select results_eq(
+  $$select content, credits_charged from public.messages where chat_id = '16000000-0000-4000-8000-0000000000c3'
+     order by created_at$$,
+  $$values ('r1'::text, 0), ('r2', 0), ('r3', 0), ('night', 2), ('early', 1), ('day', 1), ('edge of night', 2)$$,
+  'charged at the time of each message: 3 free, night 2, early 1, day 1, 20:00 night');
+select is((select credits from public.real_users where id = '16000000-0000-4000-8000-000000000002'), 4,
+  'rita paid 6 of her 10 credits');
+select is((select message_count from public.chats where id = '16000000-0000-4000-8000-0000000000c3'), 7,
+  'message_count counts every message');
+select is((select last_message_at from public.chats where id = '16000000-0000-4000-8000-0000000000c3'),
+  '2025-06-02 20:00+03'::timestamptz, 'last_message_at is the newest message');
+select throws_ok(
+  $$insert into public.messages (chat_id, sender_type, content, created_at)
+    select '16000000-0000-4000-8000-0000000000c3', 'real', 'x' || n, '2025-06-03 12:00+03' from generate_series(1, 5) n$$,
+  'PT402', 'insufficient_credits', 'a batch that runs out of credits half-way is refused');
+select results_eq(
+  $$select (select credits from public.real_users where id = '16000000-0000-4000-8000-000000000002'),
+           (select count(*)::integer from public.messages where chat_id = '16000000-0000-4000-8000-0000000000c3')$$,
+  $$values (4, 7)$$,
+  'and writes nothing at all (no partial charge)');
+
+select * from finish();
+rollback;
