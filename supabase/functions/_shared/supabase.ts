@@ -1,0 +1,70 @@
+// Supabase clients. The service-role client bypasses RLS and is used only for what no caller may
+// do itself (recording Paystack events, the idle sweep); the per-request client carries the
+// caller's own token so that PostgREST, RLS and auth.uid() see the caller.
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import type { z } from "zod";
+import type { Database } from "./database.types.ts";
+import type { Env } from "./env.ts";
+import { DatabaseError, toThrowable } from "./db-errors.ts";
+
+/** A client typed with the database's generated types (npm run gen:types). */
+export type Db = SupabaseClient<Database>;
+
+export type Clients = {
+  /** Bypasses RLS: server-side work only. */
+  service: Db;
+  /** Acts as the caller whose access token is given. */
+  forUser(accessToken: string): Db;
+};
+
+type PublicFunctions = Database["public"]["Functions"];
+
+const serverSide = {
+  auth: {
+    persistSession: false,
+    autoRefreshToken: false,
+    detectSessionInUrl: false,
+  },
+};
+
+export function createClients(env: Env): Clients {
+  const service = createClient<Database>(
+    env.SUPABASE_URL,
+    env.SUPABASE_SERVICE_ROLE_KEY,
+    serverSide,
+  );
+  return {
+    service,
+    forUser: (accessToken) =>
+      createClient<Database>(env.SUPABASE_URL, env.SUPABASE_ANON_KEY, {
+        ...serverSide,
+        global: { headers: { Authorization: `Bearer ${accessToken}` } },
+      }),
+  };
+}
+
+/**
+ * Calls a SQL function and validates what it returns. Known SQL refusals become ApiErrors
+ * (see db-errors.ts); any other failure, including an unexpected result shape, is a
+ * DatabaseError (logged, generic 500).
+ */
+export async function callRpc<
+  F extends keyof PublicFunctions & string,
+  S extends z.ZodType,
+>(
+  client: Db,
+  fn: F,
+  args: PublicFunctions[F]["Args"],
+  schema: S,
+): Promise<z.infer<S>> {
+  const { data, error } = await client.rpc(fn, args);
+  if (error) throw toThrowable(`rpc ${fn}`, error);
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    throw new DatabaseError(`rpc ${fn}`, {
+      code: "unexpected_result",
+      message: parsed.error.message,
+    });
+  }
+  return parsed.data;
+}

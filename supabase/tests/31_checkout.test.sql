@@ -1,0 +1,165 @@
+-- Checkout: start_checkout() for the calling real user, mark_transaction_failed() for the
+-- service role, and that nobody writes transactions or credits directly.
+begin;
+set local search_path = extensions, public;
+select plan(26);
+
+insert into auth.users (id, email) values
+  ('31000000-0000-4000-8000-000000000001', 'buyer@example.com'),
+  ('31000000-0000-4000-8000-000000000002', 'other-buyer@example.com'),
+  ('31000000-0000-4000-8000-000000000003', 'checkout-operator@fantooo.local'),
+  ('31000000-0000-4000-8000-000000000004', 'checkout-admin@fantooo.local'),
+  ('31000000-0000-4000-8000-000000000005', 'gone@example.com');
+insert into public.real_users (id, display_name, age, gender, looking_for, is_active) values
+  ('31000000-0000-4000-8000-000000000001', 'Bea', 28, 'female', 'male', true),
+  ('31000000-0000-4000-8000-000000000002', 'Ben', 35, 'male', 'female', true),
+  ('31000000-0000-4000-8000-000000000005', 'Gus', 40, 'male', 'female', false);
+insert into public.operators (id, name) values ('31000000-0000-4000-8000-000000000003', 'Oto');
+insert into public.admins (id, name) values ('31000000-0000-4000-8000-000000000004', 'Ana');
+insert into public.credit_packages (id, name, credits, price, is_active)
+values ('31000000-0000-4000-8000-0000000000aa', 'Old offer', 7, 7000, false);
+
+select function_privs_are('public', 'start_checkout', array['uuid'], 'anon', array[]::text[],
+  'anon cannot execute start_checkout');
+select function_privs_are('public', 'start_checkout', array['uuid'], 'authenticated', array['EXECUTE'],
+  'authenticated can execute start_checkout');
+select function_privs_are('public', 'mark_transaction_failed', array['text', 'text'], 'authenticated',
+  array[]::text[], 'authenticated cannot execute mark_transaction_failed');
+select function_privs_are('public', 'mark_transaction_failed', array['text', 'text'], 'service_role',
+  array['EXECUTE'], 'service_role can execute mark_transaction_failed');
+
+-- The buyer starts two checkouts (Popular: 50 + 5 bonus for 450 KES).
+set local role authenticated;
+set local request.jwt.claims to '{"sub":"31000000-0000-4000-8000-000000000001","role":"authenticated"}';
+create temp table checkout_result on commit drop as
+select public.start_checkout((select id from public.credit_packages where name = 'Popular')) as r
+union all
+select public.start_checkout((select id from public.credit_packages where name = 'Popular'));
+set local role postgres;
+grant select on checkout_result to service_role;
+
+select results_eq(
+  $$select r ->> 'amount', r ->> 'currency', r ->> 'credits', r ->> 'email', r -> 'package' ->> 'name'
+    from checkout_result limit 1$$,
+  $$values ('45000', 'KES', '55', 'buyer@example.com', 'Popular')$$,
+  'start_checkout returns the package price in cents, its currency, credits with bonus and the email'
+);
+select results_eq(
+  $$select t.real_user_id, t.amount, t.currency, t.credits, t.status, t.package_id = p.id
+      from public.transactions t join checkout_result c on t.reference = c.r ->> 'reference'
+      join public.credit_packages p on p.name = 'Popular'
+     limit 1$$,
+  $$values ('31000000-0000-4000-8000-000000000001'::uuid, 45000, 'KES'::text, 55, 'pending'::text, true)$$,
+  'the pending transaction belongs to the caller and copies price, currency and credits of the package'
+);
+select ok(
+  (select count(distinct r ->> 'reference') = 2 from checkout_result),
+  'each checkout gets its own reference'
+);
+select ok(
+  (select bool_and((r ->> 'reference') ~ '^[A-Za-z0-9.=-]+$') from checkout_result),
+  'references use only characters Paystack accepts'
+);
+
+-- Later price changes never alter the pending purchase.
+update public.credit_packages set price = 99900, bonus_credits = 0 where name = 'Popular';
+select results_eq(
+  $$select distinct t.amount, t.credits from public.transactions t
+      join checkout_result c on t.reference = c.r ->> 'reference'$$,
+  $$values (45000, 55)$$,
+  'a package price change after checkout leaves the transaction as it was'
+);
+
+-- The buyer reads its own transactions, not another buyer's; cannot write them.
+set local role authenticated;
+set local request.jwt.claims to '{"sub":"31000000-0000-4000-8000-000000000002","role":"authenticated"}';
+select is_empty(
+  $$select 1 from public.transactions where real_user_id = '31000000-0000-4000-8000-000000000001'$$,
+  'another real user cannot read the buyer''s transactions'
+);
+set local request.jwt.claims to '{"sub":"31000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select results_eq(
+  $$select count(*)::int from public.transactions$$, array[2],
+  'the buyer reads its own transactions'
+);
+select throws_ok(
+  $$update public.transactions set status = 'success'$$,
+  '42501', null, 'the buyer cannot mark its transaction paid'
+);
+select throws_ok(
+  $$insert into public.transactions (real_user_id, reference, amount, currency, credits, status)
+    values ('31000000-0000-4000-8000-000000000001', 'forged', 1, 'KES', 1000, 'success')$$,
+  '42501', null, 'the buyer cannot insert a transaction'
+);
+select throws_ok(
+  $$update public.real_users set credits = 1000 where id = '31000000-0000-4000-8000-000000000001'$$,
+  '42501', null, 'the buyer cannot set its own credits'
+);
+select throws_ok(
+  $$select public.mark_transaction_failed((select reference from public.transactions limit 1), 'x')$$,
+  '42501', null, 'the buyer cannot call mark_transaction_failed'
+);
+select throws_ok(
+  $$select public.apply_paystack_event('charge.success', '{}'::jsonb, 'x', 'webhook')$$,
+  '42501', null, 'the buyer cannot call apply_paystack_event'
+);
+
+-- Refused checkouts.
+select throws_ok(
+  $$select public.start_checkout('31000000-0000-4000-8000-0000000000aa')$$,
+  'P0002', 'package_not_found', 'an inactive package cannot be bought'
+);
+select throws_ok(
+  $$select public.start_checkout(gen_random_uuid())$$,
+  'P0002', 'package_not_found', 'an unknown package cannot be bought'
+);
+set local request.jwt.claims to '{"sub":"31000000-0000-4000-8000-000000000003","role":"authenticated"}';
+select throws_ok(
+  $$select public.start_checkout((select id from public.credit_packages where name = 'Starter'))$$,
+  '42501', 'not_real_user', 'an operator cannot buy credits'
+);
+set local request.jwt.claims to '{"sub":"31000000-0000-4000-8000-000000000004","role":"authenticated"}';
+select throws_ok(
+  $$select public.start_checkout((select id from public.credit_packages where name = 'Starter'))$$,
+  '42501', 'not_real_user', 'an admin cannot buy credits'
+);
+set local request.jwt.claims to '{"sub":"31000000-0000-4000-8000-000000000005","role":"authenticated"}';
+select throws_ok(
+  $$select public.start_checkout((select id from public.credit_packages where name = 'Starter'))$$,
+  '42501', 'account_inactive', 'a deactivated real user cannot buy credits'
+);
+set local role anon;
+set local request.jwt.claims to '{"role":"anon"}';
+select throws_ok(
+  $$select public.start_checkout((select id from public.credit_packages where name = 'Starter'))$$,
+  '42501', null, 'a visitor cannot start a checkout'
+);
+set local role postgres;
+
+-- mark_transaction_failed: pending -> failed once, settled transactions untouched.
+set local role service_role;
+select results_eq(
+  $$select public.mark_transaction_failed((select r ->> 'reference' from checkout_result limit 1), 'paystack_timeout')$$,
+  array[true], 'the service role marks a pending checkout failed'
+);
+select results_eq(
+  $$select public.mark_transaction_failed((select r ->> 'reference' from checkout_result limit 1), 'again')$$,
+  array[false], 'marking it failed again changes nothing'
+);
+set local role postgres;
+select results_eq(
+  $$select status, failure_reason from public.transactions where reference = (select r ->> 'reference' from checkout_result limit 1)$$,
+  $$values ('failed'::text, 'paystack_timeout'::text)$$,
+  'the failed transaction keeps the reason'
+);
+update public.transactions set status = 'success', paid_at = now()
+ where reference = (select r ->> 'reference' from checkout_result offset 1 limit 1);
+set local role service_role;
+select results_eq(
+  $$select public.mark_transaction_failed((select r ->> 'reference' from checkout_result offset 1 limit 1), 'late')$$,
+  array[false], 'a paid transaction is never marked failed'
+);
+set local role postgres;
+
+select * from finish();
+rollback;

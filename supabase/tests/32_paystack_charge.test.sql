@@ -1,0 +1,229 @@
+-- apply_paystack_event() for charge.success: credits exactly once, only on a matching amount and
+-- currency, records every event, and only the service role may call it; only admins read events.
+begin;
+set local search_path = extensions, public;
+select plan(40);
+
+insert into auth.users (id, email) values
+  ('32000000-0000-4000-8000-000000000001', 'payer@example.com'),
+  ('32000000-0000-4000-8000-000000000002', 'charge-operator@fantooo.local'),
+  ('32000000-0000-4000-8000-000000000003', 'charge-admin@fantooo.local');
+insert into public.real_users (id, display_name, age, gender, looking_for, credits)
+values ('32000000-0000-4000-8000-000000000001', 'Paz', 31, 'female', 'male', 3);
+insert into public.operators (id, name) values ('32000000-0000-4000-8000-000000000002', 'Oli');
+insert into public.admins (id, name) values ('32000000-0000-4000-8000-000000000003', 'Abe');
+insert into public.transactions (real_user_id, reference, package_id, amount, currency, credits, status)
+select '32000000-0000-4000-8000-000000000001', ref, (select id from public.credit_packages where name = 'Popular'),
+       45000, 'KES', 55, status
+from (values ('ref-32-ok', 'pending'), ('ref-32-amount', 'pending'), ('ref-32-currency', 'pending'),
+             ('ref-32-case', 'pending'), ('ref-32-failed', 'failed')) as v (ref, status);
+
+-- Builds a charge.success body the way Paystack sends it.
+create function pg_temp.charge(p_reference text, p_amount jsonb, p_currency text, p_id bigint)
+returns jsonb language sql as $$
+  select jsonb_build_object('event', 'charge.success', 'data', jsonb_build_object(
+    'id', p_id, 'status', 'success', 'reference', p_reference, 'amount', p_amount,
+    'currency', p_currency, 'paid_at', '2025-03-01T10:15:00.000Z',
+    'customer', jsonb_build_object('email', 'payer@example.com')));
+$$;
+
+-- Schema and privileges ---------------------------------------------------------------------------
+select has_table('public', 'paystack_events', 'paystack_events exists');
+select col_is_unique('public', 'paystack_events', 'dedupe_key', 'paystack_events.dedupe_key is unique');
+select ok((select relrowsecurity from pg_class where oid = 'public.paystack_events'::regclass),
+  'paystack_events has row level security on');
+select function_privs_are('public', 'apply_paystack_event', array['text', 'jsonb', 'text', 'text'],
+  'authenticated', array[]::text[], 'authenticated cannot execute apply_paystack_event');
+select function_privs_are('public', 'apply_paystack_event', array['text', 'jsonb', 'text', 'text'],
+  'anon', array[]::text[], 'anon cannot execute apply_paystack_event');
+select function_privs_are('public', 'apply_paystack_event', array['text', 'jsonb', 'text', 'text'],
+  'service_role', array['EXECUTE'], 'service_role can execute apply_paystack_event');
+select throws_ok(
+  $$insert into public.paystack_events (dedupe_key, event, payload, outcome) values ('x:y', 'x', '{}', 'paid')$$,
+  '23514', null, 'an outcome outside the SPEC list is refused'
+);
+
+-- A matching charge.success credits the buyer once ------------------------------------------------
+set local role service_role;
+select results_eq(
+  $$select r ->> 'outcome', (r ->> 'credits_granted')::int, r ->> 'status'
+      from (select public.apply_paystack_event('charge.success',
+          pg_temp.charge('ref-32-ok', '45000', 'KES', 9000001), 'ref-32-ok', 'webhook') as r) s$$,
+  $$values ('credited'::text, 55, 'success'::text)$$,
+  'a charge.success with the checkout amount and currency credits the transaction''s credits'
+);
+set local role postgres;
+select results_eq(
+  $$select credits from public.real_users where id = '32000000-0000-4000-8000-000000000001'$$,
+  array[58], 'the buyer''s balance grew by the credits bought, bonus included'
+);
+select results_eq(
+  $$select status, paystack_transaction_id, paid_at, raw_event ->> 'event' from public.transactions where reference = 'ref-32-ok'$$,
+  $$values ('success'::text, 9000001::bigint, '2025-03-01T10:15:00Z'::timestamptz, 'charge.success'::text)$$,
+  'the transaction is marked success with Paystack''s id, paid_at and the event'
+);
+select results_eq(
+  $$select event, reference, source, outcome, deliveries, transaction_id = (select id from public.transactions where reference = 'ref-32-ok')
+      from public.paystack_events where dedupe_key = 'charge.success:ref-32-ok'$$,
+  $$values ('charge.success'::text, 'ref-32-ok'::text, 'webhook'::text, 'credited'::text, 1, true)$$,
+  'the event is recorded under <event>:<reference> with its outcome and transaction'
+);
+
+-- Replays change nothing --------------------------------------------------------------------------
+set local role service_role;
+select results_eq(
+  $$select public.apply_paystack_event('charge.success',
+      pg_temp.charge('ref-32-ok', '45000', 'KES', 9000001), 'ref-32-ok', 'webhook') ->> 'outcome'$$,
+  array['duplicate'], 'a replayed charge.success answers duplicate'
+);
+select results_eq(
+  $$select public.apply_paystack_event('charge.success',
+      pg_temp.charge('ref-32-ok', '45000', 'KES', 9000001), 'ref-32-ok', 'verify') ->> 'outcome'$$,
+  array['duplicate'], 'a verify after the webhook credited answers duplicate'
+);
+set local role postgres;
+select results_eq(
+  $$select credits from public.real_users where id = '32000000-0000-4000-8000-000000000001'$$,
+  array[58], 'replays credit nothing'
+);
+select results_eq(
+  $$select count(*)::int, max(deliveries), min(outcome) from public.paystack_events where reference = 'ref-32-ok'$$,
+  $$values (1, 3, 'credited'::text)$$,
+  'replays are counted on the one event row, which keeps its first outcome'
+);
+
+-- Unknown reference -------------------------------------------------------------------------------
+set local role service_role;
+select results_eq(
+  $$select public.apply_paystack_event('charge.success',
+      pg_temp.charge('ref-32-nobody', '45000', 'KES', 9000002), 'ref-32-nobody', 'webhook') ->> 'outcome'$$,
+  array['unknown_reference'], 'a charge.success for an unknown reference answers unknown_reference'
+);
+set local role postgres;
+select results_eq(
+  $$select outcome, transaction_id from public.paystack_events where dedupe_key = 'charge.success:ref-32-nobody'$$,
+  $$values ('unknown_reference'::text, null::uuid)$$,
+  'the unknown reference is recorded for admins'
+);
+
+-- Amount and currency mismatches credit nothing ---------------------------------------------------
+set local role service_role;
+select results_eq(
+  $$select public.apply_paystack_event('charge.success',
+      pg_temp.charge('ref-32-amount', '4500', 'KES', 9000003), 'ref-32-amount', 'webhook') ->> 'outcome'$$,
+  array['amount_mismatch'], 'a charge.success for less than the checkout price answers amount_mismatch'
+);
+select results_eq(
+  $$select public.apply_paystack_event('charge.success',
+      pg_temp.charge('ref-32-currency', '45000', 'NGN', 9000004), 'ref-32-currency', 'webhook') ->> 'outcome'$$,
+  array['currency_mismatch'], 'a charge.success in another currency answers currency_mismatch'
+);
+set local role postgres;
+select results_eq(
+  $$select credits from public.real_users where id = '32000000-0000-4000-8000-000000000001'$$,
+  array[58], 'mismatched charges credit nothing'
+);
+select results_eq(
+  $$select reference, status, paystack_transaction_id from public.transactions
+     where reference in ('ref-32-amount', 'ref-32-currency') order by reference$$,
+  $$values ('ref-32-amount'::text, 'pending'::text, null::bigint), ('ref-32-currency', 'pending', null)$$,
+  'mismatched transactions stay pending'
+);
+select results_eq(
+  $$select outcome, detail from public.paystack_events where reference in ('ref-32-amount', 'ref-32-currency') order by reference$$,
+  $$values ('amount_mismatch'::text, '{"expected_amount": 45000, "received_amount": 4500}'::jsonb),
+           ('currency_mismatch', '{"expected_currency": "KES", "received_currency": "NGN"}')$$,
+  'mismatches are recorded with what was expected and received'
+);
+set local role service_role;
+select results_eq(
+  $$select public.apply_paystack_event('charge.success',
+      pg_temp.charge('ref-32-amount', '45000', 'KES', 9000003), 'ref-32-amount', 'webhook') ->> 'outcome'$$,
+  array['duplicate'], 'a second delivery for a mismatched reference is a duplicate and credits nothing'
+);
+
+-- Normalisation and failed checkouts --------------------------------------------------------------
+select results_eq(
+  $$select public.apply_paystack_event('charge.success',
+      pg_temp.charge('ref-32-case', '"45000"', 'kes', 9000005), 'ref-32-case', 'webhook') ->> 'outcome'$$,
+  array['credited'], 'an amount sent as digits and a lowercase currency still match'
+);
+select results_eq(
+  $$select public.apply_paystack_event('charge.success',
+      pg_temp.charge('ref-32-failed', '45000', 'KES', 9000006), 'ref-32-failed', 'verify') ->> 'outcome'$$,
+  array['credited'], 'money received for a checkout marked failed is still credited'
+);
+set local role postgres;
+select results_eq(
+  $$select credits from public.real_users where id = '32000000-0000-4000-8000-000000000001'$$,
+  array[168], 'those two purchases added 55 credits each'
+);
+select results_eq(
+  $$select status, failure_reason, (select source from public.paystack_events e where e.reference = t.reference)
+      from public.transactions t where reference = 'ref-32-failed'$$,
+  $$values ('success'::text, null::text, 'verify'::text)$$,
+  'the failed checkout is now success and the event records that it came from verify'
+);
+
+-- Other events and bad input ----------------------------------------------------------------------
+set local role service_role;
+select results_eq(
+  $$select public.apply_paystack_event('transfer.success',
+      '{"event": "transfer.success", "data": {"amount": 100}}'::jsonb, null, 'webhook') ->> 'outcome'$$,
+  array['ignored'], 'an event we do not handle is recorded as ignored'
+);
+select results_eq(
+  $$select public.apply_paystack_event('transfer.success',
+      '{"event": "transfer.success", "data": {"amount": 100}}'::jsonb, null, 'webhook') ->> 'outcome'$$,
+  array['duplicate'], 'the same body again is a duplicate (dedupe on the body when there is no reference)'
+);
+select results_eq(
+  $$select public.apply_paystack_event('subscription.create',
+      '{"event": "subscription.create", "data": {"reference": "SUB_1"}}'::jsonb, 'SUB_1', 'webhook') ->> 'outcome'$$,
+  array['ignored'], 'an unhandled event naming a reference is ignored too'
+);
+select throws_ok(
+  $$select public.apply_paystack_event('', '{}'::jsonb, 'x', 'webhook')$$,
+  '22023', 'invalid_event', 'an event without a name is refused'
+);
+select throws_ok(
+  $$select public.apply_paystack_event('charge.success', '{}'::jsonb, 'x', 'client')$$,
+  '22023', 'invalid_source', 'an unknown source is refused'
+);
+set local role postgres;
+select results_eq(
+  $$select count(*)::int from public.paystack_events where event in ('transfer.success', 'subscription.create')$$,
+  array[2], 'ignored events are recorded once each'
+);
+
+-- Who reads events and who may apply them ----------------------------------------------------------
+set local role authenticated;
+set local request.jwt.claims to '{"sub":"32000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select is_empty($$select 1 from public.paystack_events$$, 'the buyer cannot read Paystack events');
+select throws_ok(
+  $$select public.apply_paystack_event('charge.success',
+      pg_temp.charge('ref-32-amount', '45000', 'KES', 1), 'ref-32-amount', 'webhook')$$,
+  '42501', null, 'the buyer cannot credit itself through apply_paystack_event'
+);
+set local request.jwt.claims to '{"sub":"32000000-0000-4000-8000-000000000002","role":"authenticated"}';
+select is_empty($$select 1 from public.paystack_events$$, 'an operator cannot read Paystack events');
+set local request.jwt.claims to '{"sub":"32000000-0000-4000-8000-000000000003","role":"authenticated"}';
+select results_eq(
+  $$select count(*)::int from public.paystack_events$$, array[8],
+  'an admin reads every recorded event'
+);
+select throws_ok(
+  $$select public.apply_paystack_event('charge.success',
+      pg_temp.charge('ref-32-amount', '45000', 'KES', 1), 'ref-32-amount', 'webhook')$$,
+  '42501', null, 'an admin cannot call apply_paystack_event either'
+);
+select throws_ok(
+  $$update public.paystack_events set outcome = 'credited'$$,
+  '42501', null, 'an admin cannot rewrite an event'
+);
+set local role anon;
+select throws_ok($$select 1 from public.paystack_events$$, '42501', null, 'a visitor cannot read Paystack events');
+set local role postgres;
+
+select * from finish();
+rollback;

@@ -1,0 +1,264 @@
+// The function apps built in-process with test doubles for the database (and a local fake Paystack),
+// checking the HTTP contract that does not need the stack: methods, sizes, signatures, error shape,
+// CORS, and what reaches the SQL functions.
+import { createHmac } from "node:crypto";
+import type { SupabaseClient } from "@supabase/supabase-js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { loadEnv } from "../../supabase/functions/_shared/env.ts";
+import { createApp as createWebhook } from "../../supabase/functions/paystack-webhook/app.ts";
+import { createApp as createCheckout } from "../../supabase/functions/credits-checkout/app.ts";
+import { createApp as createAssign } from "../../supabase/functions/assign-chat/app.ts";
+import { createApp as createSweeper } from "../../supabase/functions/idle-sweeper/app.ts";
+// @ts-ignore plain ESM without types
+import { startFakePaystack } from "../../local/fake-paystack.mjs";
+
+const SECRET = "sk_test_unit_functions";
+const env = loadEnv({
+  SUPABASE_URL: "http://127.0.0.1:9",
+  SUPABASE_ANON_KEY: "anon",
+  SUPABASE_SERVICE_ROLE_KEY: "service-role-key",
+  SUPABASE_DB_URL: "postgresql://unused",
+  PAYSTACK_SECRET_KEY: SECRET,
+  PAYSTACK_TIMEOUT_MS: "300",
+});
+
+type Call = { fn: string; args: Record<string, unknown> };
+type Answer = { data: unknown; error: unknown };
+
+function fakeDb(answer: (fn: string, args: Record<string, unknown>) => Answer) {
+  const calls: Call[] = [];
+  const client = {
+    rpc: (fn: string, args: Record<string, unknown>) => {
+      calls.push({ fn, args });
+      return Promise.resolve(answer(fn, args));
+    },
+  } as unknown as SupabaseClient;
+  return { calls, client };
+}
+
+const sign = (body: string) => createHmac("sha512", SECRET).update(body).digest("hex");
+const jwt = (sub: string) =>
+  ["e30", Buffer.from(JSON.stringify({ sub, role: "authenticated" })).toString("base64url"), "x"].join(".");
+
+beforeAll(() => {
+  vi.spyOn(console, "log").mockImplementation(() => {});
+  vi.spyOn(console, "warn").mockImplementation(() => {});
+  vi.spyOn(console, "error").mockImplementation(() => {});
+});
+afterAll(() => vi.restoreAllMocks());
+
+describe("paystack-webhook", () => {
+  const charge = JSON.stringify({
+    event: "charge.success",
+    data: { id: 1, reference: "fantooo-1", amount: 45000, currency: "KES", paid_at: "2025-01-01T00:00:00Z" },
+  });
+  const credited = { data: { outcome: "credited", event_id: "e", transaction_id: "t", status: "success", credits_granted: 55, credits_reversed: 0 }, error: null };
+
+  const post = (body: string, headers: Record<string, string> = {}) =>
+    new Request("http://fn/paystack-webhook", { method: "POST", body, headers });
+
+  const refusals: Array<[string, () => Request, number, string]> = [
+    ["a GET is 405", () => new Request("http://fn/paystack-webhook"), 405, "method_not_allowed"],
+    ["no signature is 401", () => post(charge), 401, "missing_signature"],
+    ["a wrong signature is 401", () => post(charge, { "x-paystack-signature": sign(charge + " ") }), 401, "invalid_signature"],
+    ["a tampered body is 401", () => post(charge.replace("45000", "4500"), { "x-paystack-signature": sign(charge) }), 401, "invalid_signature"],
+    ["a body over 64 KiB is 413 even when signed", () => {
+      const big = JSON.stringify({ event: "charge.success", data: { pad: "x".repeat(70_000) } });
+      return post(big, { "x-paystack-signature": sign(big) });
+    }, 413, "payload_too_large"],
+    ["signed malformed JSON is 400", () => post("{nope", { "x-paystack-signature": sign("{nope") }), 400, "malformed_json"],
+    ["a signed event without reference is 400", () => {
+      const body = JSON.stringify({ event: "charge.success", data: { id: 1, amount: 1, currency: "KES" } });
+      return post(body, { "x-paystack-signature": sign(body) });
+    }, 400, "invalid_event"],
+    ["an unknown path is 404", () => new Request("http://fn/paystack-webhook/other", { method: "POST" }), 404, "not_found"],
+  ];
+  it.each(refusals)("%s, the database untouched", async (_name, request, status, code) => {
+    const db = fakeDb(() => credited);
+    const res = await createWebhook(env, { service: db.client }).fetch(request());
+    expect(res.status).toBe(status);
+    expect(await res.json()).toEqual({ error: { code, message: expect.any(String) } });
+    expect(db.calls).toHaveLength(0);
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("a signed charge.success is handed to apply_paystack_event as received", async () => {
+    const db = fakeDb(() => credited);
+    const res = await createWebhook(env, { service: db.client })
+      .fetch(post(charge, { "x-paystack-signature": sign(charge) }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ received: true, outcome: "credited" });
+    expect(db.calls).toEqual([{
+      fn: "apply_paystack_event",
+      args: { p_event: "charge.success", p_reference: "fantooo-1", p_payload: JSON.parse(charge), p_source: "webhook" },
+    }]);
+  });
+
+  it("an event naming no reference reaches SQL without one (the body is its dedupe key there)", async () => {
+    const db = fakeDb(() => ({ ...credited, data: { ...credited.data, outcome: "ignored" } }));
+    const body = JSON.stringify({ event: "subscription.create", data: { code: "SUB_1" } });
+    const res = await createWebhook(env, { service: db.client }).fetch(post(body, { "x-paystack-signature": sign(body) }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ received: true, outcome: "ignored" });
+    expect(db.calls).toHaveLength(1);
+    expect(db.calls[0].args).not.toHaveProperty("p_reference", expect.anything());
+    expect(db.calls[0].args.p_payload).toEqual(JSON.parse(body));
+  });
+
+  it("a database failure is a 500 without database details, so Paystack retries", async () => {
+    const db = fakeDb(() => ({ data: null, error: { code: "08006", message: "connection to server lost", details: "secret" } }));
+    const res = await createWebhook(env, { service: db.client })
+      .fetch(post(charge, { "x-paystack-signature": sign(charge) }));
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(JSON.parse(text).error.code).toBe("internal_error");
+    expect(text).not.toMatch(/connection|secret|08006/);
+  });
+
+  it("an unreachable database (real supabase-js, closed port) is a 500", async () => {
+    const res = await createWebhook(env).fetch(post(charge, { "x-paystack-signature": sign(charge) }));
+    expect(res.status).toBe(500);
+    expect((await res.json()).error.code).toBe("internal_error");
+  });
+});
+
+describe("credits-checkout", () => {
+  let fake: Awaited<ReturnType<typeof startFakePaystack>>;
+  let app: ReturnType<typeof createCheckout>;
+  let lastReference = "";
+  const db = fakeDb((fn) =>
+    fn === "start_checkout"
+      ? {
+        data: {
+          transaction_id: "t1", reference: (lastReference = `fantooo-${Math.random().toString(36).slice(2)}`), amount: 45000,
+          currency: "KES", credits: 55, email: "alice@example.com", real_user_id: "u1",
+          package: { id: "p1", name: "Popular", credits: 50, bonus_credits: 5 },
+        },
+        error: null,
+      }
+      : { data: true, error: null }
+  );
+
+  beforeAll(async () => {
+    fake = await startFakePaystack({ secretKey: SECRET });
+    app = createCheckout(
+      { ...env, PAYSTACK_API_URL: fake.url },
+      { clients: { service: db.client, forUser: () => db.client } },
+    );
+  });
+  afterAll(() => fake.close());
+
+  const checkout = (body: string, headers: Record<string, string> = { authorization: `Bearer ${jwt("u1")}` }) =>
+    app.fetch(new Request("http://fn/credits-checkout", { method: "POST", body, headers }));
+
+  it("answers the CORS preflight of a browser", async () => {
+    const res = await app.fetch(new Request("http://fn/credits-checkout", {
+      method: "OPTIONS",
+      headers: { origin: "https://app.fantooo.example", "access-control-request-method": "POST" },
+    }));
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    expect(res.headers.get("access-control-allow-headers")).toContain("authorization");
+    expect(res.headers.get("access-control-allow-headers")).toContain("apikey");
+  });
+
+  const refusals: Array<[string, () => Promise<Response>, number, string]> = [
+    ["no token is 401", () => checkout('{"package_id":"7a1c2b7e-1111-4111-8111-111111111111"}', {}), 401, "unauthorized"],
+    ["malformed JSON is 400", () => checkout("{"), 400, "malformed_json"],
+    ["a package_id that is not a uuid is 400", () => checkout('{"package_id":"popular"}'), 400, "invalid_request"],
+  ];
+  it.each(refusals)("%s, with CORS headers on the error", async (_name, send, status, code) => {
+    const res = await send();
+    expect(res.status).toBe(status);
+    expect((await res.json()).error.code).toBe(code);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
+  it("sends Paystack the copied price, currency, email and reference and returns its URL", async () => {
+    const res = await checkout('{"package_id":"7a1c2b7e-1111-4111-8111-111111111111"}');
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({ access_code: expect.any(String), amount: 45000, currency: "KES", credits: 55 });
+    const sent = fake.requests.at(-1);
+    expect(sent.headers.authorization).toBe(`Bearer ${SECRET}`);
+    expect(sent.body).toMatchObject({ email: "alice@example.com", amount: "45000", currency: "KES", reference: body.reference });
+    expect(body.authorization_url).toBe(`${fake.url}/checkout/${body.access_code}`);
+  });
+
+  const upstream: Array<[string, string, string]> = [
+    ["Paystack hanging past the timeout", "hang", "paystack_timeout"],
+    ["Paystack answering 500", "error", "paystack_error"],
+    ["Paystack refusing", "refuse", "paystack_error"],
+    ["Paystack answering garbage", "garbage", "paystack_error"],
+  ];
+  it.each(upstream)("%s is 502 %s and the checkout is marked failed", async (_name, mode, code) => {
+    fake.misbehave(mode);
+    db.calls.length = 0;
+    const res = await checkout('{"package_id":"7a1c2b7e-1111-4111-8111-111111111111"}');
+    expect(res.status).toBe(502);
+    expect(await res.json()).toEqual({ error: { code, message: expect.any(String) } });
+    const failed = db.calls.find((call) => call.fn === "mark_transaction_failed");
+    expect(failed?.args).toEqual({ p_reference: lastReference, p_reason: code });
+  });
+});
+
+describe("assign-chat maps the SQL refusals", () => {
+  const cases: Array<[string, Answer, number, string | null]> = [
+    ["not_operator", { data: null, error: { code: "PT403", message: "not_operator" } }, 403, "not_operator"],
+    ["operator_unavailable", { data: null, error: { code: "PT409", message: "operator_unavailable" } }, 409, "operator_unavailable"],
+    ["at_capacity", { data: null, error: { code: "PT409", message: "at_capacity" } }, 409, "at_capacity"],
+    ["nothing waiting", { data: null, error: null }, 200, null],
+  ];
+  it.each(cases)("%s", async (_name, answer, status, code) => {
+    const db = fakeDb(() => answer);
+    const app = createAssign(env, { clients: { service: db.client, forUser: () => db.client } });
+    const res = await app.fetch(new Request("http://fn/assign-chat", {
+      method: "POST",
+      headers: { authorization: `Bearer ${jwt("op-1")}` },
+    }));
+    expect(res.status).toBe(status);
+    const body = await res.json();
+    if (code) expect(body.error.code).toBe(code);
+    else expect(body).toEqual({ chat: null });
+    expect(db.calls[0]).toEqual({ fn: "assign_chat_to_operator", args: { p_operator_id: "op-1" } });
+  });
+
+  it("a release with an unknown reason is 400 before reaching SQL", async () => {
+    const db = fakeDb(() => ({ data: true, error: null }));
+    const app = createAssign(env, { clients: { service: db.client, forUser: () => db.client } });
+    const res = await app.fetch(new Request("http://fn/assign-chat/release", {
+      method: "POST",
+      headers: { authorization: `Bearer ${jwt("op-1")}` },
+      body: JSON.stringify({ chat_id: "7a1c2b7e-1111-4111-8111-111111111111", reason: "bored" }),
+    }));
+    expect(res.status).toBe(400);
+    expect(db.calls).toHaveLength(0);
+  });
+});
+
+describe("idle-sweeper", () => {
+  const sweep = (authorization?: string) => {
+    const db = fakeDb(() => ({ data: { released: 2, flagged: 1 }, error: null }));
+    const app = createSweeper(env, { service: db.client });
+    const headers: Record<string, string> = authorization ? { authorization } : {};
+    return { db, res: app.fetch(new Request("http://fn/idle-sweeper", { method: "POST", headers })) };
+  };
+  const refused: Array<[string, string | undefined]> = [
+    ["no key", undefined],
+    ["the anon key", "Bearer anon"],
+    ["a user's token", `Bearer ${jwt("u1")}`],
+    ["the key with a suffix", "Bearer service-role-key2"],
+  ];
+  it.each(refused)("refuses %s with 401", async (_name, authorization) => {
+    const { db, res } = sweep(authorization);
+    expect((await res).status).toBe(401);
+    expect(db.calls).toHaveLength(0);
+  });
+  it("runs the sweep for the service-role key and reports its duration", async () => {
+    const { db, res } = sweep("Bearer service-role-key");
+    const answer = await res;
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ released: 2, flagged: 1, duration_ms: expect.any(Number) });
+    expect(db.calls).toEqual([{ fn: "sweep_idle_chats", args: {} }]);
+  });
+});
