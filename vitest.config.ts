@@ -7,7 +7,8 @@ export default defineConfig({
     include: ["tests/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Files share one database; they create their own rows, so they may run side by side.
-    fileParallelism: true,
+    // Files share one database and its one assignment queue (assign_chat_to_operator takes the
+    // oldest waiting chat of all), and one fake Paystack: run them one after another.
+    fileParallelism: false,
   },
 });

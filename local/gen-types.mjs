@@ -14,11 +14,18 @@ export function generateTypes(root, dbUrl) {
     env: { ...process.env, PGSSLMODE: "disable", SUPABASE_TELEMETRY_DISABLED: "1" },
   });
   if (generated.status !== 0) throw new Error(`supabase gen types failed:\n${generated.stderr}`);
-  const formatted = spawnSync(bin("deno"), ["fmt", "--config", join(root, "supabase", "functions", "deno.json"), "--ext", "ts", "-"], {
-    cwd: root,
-    input: generated.stdout,
-    encoding: "utf8",
-  });
-  if (formatted.status !== 0) throw new Error(`deno fmt failed:\n${formatted.stderr}`);
-  return formatted.stdout;
+  // deno fmt is not idempotent on some of the generated conditional types: format until stable,
+  // so that the committed file also passes `deno fmt --check`.
+  let text = generated.stdout;
+  for (let pass = 0; pass < 5; pass++) {
+    const formatted = spawnSync(bin("deno"), ["fmt", "--config", join(root, "supabase", "functions", "deno.json"), "--ext", "ts", "-"], {
+      cwd: root,
+      input: text,
+      encoding: "utf8",
+    });
+    if (formatted.status !== 0) throw new Error(`deno fmt failed:\n${formatted.stderr}`);
+    if (formatted.stdout === text) return text;
+    text = formatted.stdout;
+  }
+  throw new Error("deno fmt did not settle on the generated types");
 }

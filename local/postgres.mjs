@@ -108,6 +108,14 @@ export class Cluster {
     return true;
   }
 
+  /** A fast restart: clients (PostgREST, the drainer) reconnect by themselves. */
+  restart() {
+    runPgBinary("pg_ctl", [
+      "-D", this.dataDir, "-l", this.logFile, "-m", "fast", "-w", "-t", "60",
+      "-o", `-p ${this.port} -k ${this.socketDir}`, "restart",
+    ]);
+  }
+
   stop() {
     if (!this.exists || !this.running) return;
     runPgBinary("pg_ctl", ["-D", this.dataDir, "-m", "fast", "-w", "stop"], { allowFailure: true });

@@ -54,12 +54,25 @@ function startUntilReady(project: string, env: Record<string, string>): Promise<
   });
 }
 
-/** Free ports for a scratch stack (the internal ones follow the API port). */
+/** Free ports for a scratch stack: an API port whose internal neighbours (+9 to +12) are free too. */
 async function freePorts(): Promise<Record<string, string>> {
-  const servers = await Promise.all([listen(), listen()]);
-  const [api, db] = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return { FANTOOO_API_PORT: String(api), FANTOOO_DB_PORT: String(db), PAYSTACK_SECRET_KEY: "sk_test_x" };
+  for (;;) {
+    const probes = await Promise.all([listen(), listen()]);
+    const [api, db] = probes.map((s) => (s.address() as { port: number }).port);
+    await Promise.all(probes.map((s) => new Promise((r) => s.close(r))));
+    const neighbours = await Promise.all([9, 10, 11, 12].map((offset) => canListen(api + offset)));
+    if (neighbours.every(Boolean)) {
+      return { FANTOOO_API_PORT: String(api), FANTOOO_DB_PORT: String(db), PAYSTACK_SECRET_KEY: "sk_test_x" };
+    }
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
 }
 
 function listen(): Promise<Server> {
@@ -104,6 +117,14 @@ describe("npm start with bad configuration", () => {
     expect(failed.output).toContain('syntax error at or near "tabel"');
 
     rmSync(broken);
+    // db:reset on the stopped stack rebuilds the same cluster's database, then start reuses it.
+    const reset = spawnSync(process.execPath, [join(project, "local", "cli.mjs"), "db:reset"], {
+      env: { ...process.env, FANTOOO_DATA_DIR: join(project, ".local"), ...(await freePorts()) },
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    expect(`${reset.stdout}${reset.stderr}`).toContain("database rebuilt from migrations and seed");
+    expect(reset.status).toBe(0);
     const fixed = await startUntilReady(project, await freePorts());
     expect(fixed.output).toContain("PostgreSQL reused"); // the same data folder, not a new cluster
     expect(fixed.output).toContain("Fantooo local stack is running");
