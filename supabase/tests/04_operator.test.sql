@@ -4,60 +4,8 @@ begin;
 set local search_path = extensions, public;
 select plan(57);
 
--- Fixture (as postgres; rolled back at the end). Personas:
---   alice f1..01 and bob f1..02 (real users), olga f2..01 and omar f2..02 (operators),
---   adam f3..01 (admin), nora f4..01 (signed up, no profile row yet).
-insert into auth.users (id, aud, role, email) values
-  ('f1000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'alice.t@example.com'),
-  ('f1000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'bob.t@example.com'),
-  ('f2000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'olga.t@fantooo.local'),
-  ('f2000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'omar.t@fantooo.local'),
-  ('f3000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'adam.t@fantooo.local'),
-  ('f4000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'nora.t@example.com');
-insert into public.admins (id, name) values ('f3000000-0000-4000-8000-000000000001', 'Adam T');
-insert into public.real_users (id, display_name, age, gender, looking_for, credits) values
-  ('f1000000-0000-4000-8000-000000000001', 'Alice T', 30, 'female', 'male', 10),
-  ('f1000000-0000-4000-8000-000000000002', 'Bob T', 40, 'male', 'female', 20);
-insert into public.operators (id, name, status, max_concurrent_chats) values
-  ('f2000000-0000-4000-8000-000000000001', 'Olga T', 'available', 2),
-  ('f2000000-0000-4000-8000-000000000002', 'Omar T', 'busy', 3);
-insert into public.fictional_users (id, name, age, gender, is_active, is_featured) values
-  ('f5000000-0000-4000-8000-000000000001', 'Test Fa', 25, 'female', true, true),
-  ('f5000000-0000-4000-8000-000000000002', 'Test Fb', 33, 'male', true, false),
-  ('f5000000-0000-4000-8000-000000000003', 'Test Fc', 28, 'female', false, false),
-  ('f5000000-0000-4000-8000-000000000004', 'Test Fd', 45, 'male', true, false);
-insert into public.fictional_user_guidelines (fictional_user_id, personality_guidelines) values
-  ('f5000000-0000-4000-8000-000000000001', 'secret guidance A'),
-  ('f5000000-0000-4000-8000-000000000003', 'secret guidance C');
--- alice+Fa: held by olga; alice+Fb: closed; bob+Fa: held by omar (olga held it before).
-insert into public.chats (id, real_user_id, fictional_user_id, status, queued_at, closed_at, close_reason) values
-  ('f6000000-0000-4000-8000-000000000001', 'f1000000-0000-4000-8000-000000000001', 'f5000000-0000-4000-8000-000000000001', 'assigned', now() - interval '10 minutes', null, null),
-  ('f6000000-0000-4000-8000-000000000002', 'f1000000-0000-4000-8000-000000000001', 'f5000000-0000-4000-8000-000000000002', 'closed', null, now(), 'user'),
-  ('f6000000-0000-4000-8000-000000000003', 'f1000000-0000-4000-8000-000000000002', 'f5000000-0000-4000-8000-000000000001', 'assigned', now() - interval '20 minutes', null, null);
-insert into public.chat_assignments (chat_id, operator_id, assigned_at, released_at, release_reason) values
-  ('f6000000-0000-4000-8000-000000000003', 'f2000000-0000-4000-8000-000000000001', now() - interval '20 minutes', now() - interval '12 minutes', 'idle_timeout'),
-  ('f6000000-0000-4000-8000-000000000001', 'f2000000-0000-4000-8000-000000000001', now() - interval '9 minutes', null, null),
-  ('f6000000-0000-4000-8000-000000000003', 'f2000000-0000-4000-8000-000000000002', now() - interval '11 minutes', null, null);
-insert into public.operator_activity (operator_id, chat_id, assigned_at, last_activity_at) values
-  ('f2000000-0000-4000-8000-000000000001', 'f6000000-0000-4000-8000-000000000001', now() - interval '9 minutes', now()),
-  ('f2000000-0000-4000-8000-000000000002', 'f6000000-0000-4000-8000-000000000003', now() - interval '11 minutes', now());
-insert into public.messages (id, chat_id, sender_type, content, created_at) values
-  ('f7000000-0000-4000-8000-000000000001', 'f6000000-0000-4000-8000-000000000001', 'real', 'hello Fa', now() - interval '10 minutes'),
-  ('f7000000-0000-4000-8000-000000000002', 'f6000000-0000-4000-8000-000000000001', 'fictional', 'hi Alice', now() - interval '8 minutes'),
-  ('f7000000-0000-4000-8000-000000000003', 'f6000000-0000-4000-8000-000000000003', 'real', 'hello from Bob', now() - interval '20 minutes'),
-  ('f7000000-0000-4000-8000-000000000004', 'f6000000-0000-4000-8000-000000000002', 'real', 'bye Fb', now() - interval '1 day');
-insert into public.message_authors (message_id, operator_id) values
-  ('f7000000-0000-4000-8000-000000000002', 'f2000000-0000-4000-8000-000000000001')
-on conflict (message_id) do nothing;
-insert into public.favorites (real_user_id, fictional_user_id) values
-  ('f1000000-0000-4000-8000-000000000001', 'f5000000-0000-4000-8000-000000000001'),
-  ('f1000000-0000-4000-8000-000000000002', 'f5000000-0000-4000-8000-000000000002');
-insert into public.transactions (id, real_user_id, reference, amount, credits, status, paid_at) values
-  ('f8000000-0000-4000-8000-000000000001', 'f1000000-0000-4000-8000-000000000001', 'test-ref-alice', 10000, 10, 'success', now()),
-  ('f8000000-0000-4000-8000-000000000002', 'f1000000-0000-4000-8000-000000000002', 'test-ref-bob', 45000, 55, 'pending', null);
-insert into public.operator_stats (operator_id, stat_date, messages_sent, chats_handled) values
-  ('f2000000-0000-4000-8000-000000000001', current_date, 1, 2),
-  ('f2000000-0000-4000-8000-000000000002', current_date, 0, 1);
+-- Fixture (as postgres; rolled back at the end): the personas of fixtures/personas.psql.
+\ir fixtures/personas.psql
 
 -- Acting as Olga
 set local role authenticated;
