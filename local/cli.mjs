@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry of `npm start`, `npm run status`, `npm run db:reset` and `npm test`.
+// Entry of `npm start`, `npm run status`, `npm run db:reset`, `npm test` and `npm run bench`.
 // Installs what is missing first (Node's built-ins only until then), then runs the command.
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -135,6 +135,8 @@ async function dbReset() {
   const startedHere = cluster.start();
   try {
     resetDatabase(root, cluster, running ? { apiUrl: state.API_URL, serviceRoleKey: state.SERVICE_ROLE_KEY } : null);
+    // pg_cron's launcher does not come back by itself once its database was dropped.
+    if (!startedHere) cluster.restart();
     log(`database rebuilt from migrations and seed${running ? "; the running stack uses it now" : ""}`);
   } finally {
     if (startedHere) cluster.stop();
@@ -158,8 +160,12 @@ if (command === "test") {
   const { runTests } = await import("./test-runner.mjs");
   process.exit(await runTests({ root, args }));
 }
+if (command === "bench") {
+  const { runBench } = await import("./bench.mjs");
+  process.exit(await runBench({ root, args }));
+}
 if (!commands[command]) {
-  log(`unknown command ${command}: use start, status, db:reset or test`);
+  log(`unknown command ${command}: use start, status, db:reset, test or bench`);
   process.exit(2);
 }
 await commands[command]().catch(fail);

@@ -91,6 +91,11 @@ export function ensurePrerequisites(root) {
   }
   // The child handles Ctrl-C (it stops the stack); this parent only waits for it.
   for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => {});
-  const result = spawnSync(projectNode, process.argv.slice(1), { stdio: "inherit" });
+  // With setpriv, the child is told (SIGTERM: it stops the stack) if this parent is killed.
+  const hasSetpriv = spawnSync("sh", ["-c", "command -v setpriv"]).status === 0;
+  const [file, args] = hasSetpriv
+    ? ["setpriv", ["--pdeathsig", "TERM", "--", projectNode, ...process.argv.slice(1)]]
+    : [projectNode, process.argv.slice(1)];
+  const result = spawnSync(file, args, { stdio: "inherit" });
   process.exit(result.status ?? 1);
 }

@@ -1,10 +1,11 @@
 // The Docker-free local Supabase stack: PostgreSQL 15 (+ pg_cron), PostgREST 12, the Edge
 // Functions under Deno, the pg_net stand-in's drainer, a fake Paystack when no real key is
 // configured, and one gateway port in front. `startStack` is used by `npm start` (a persistent
-// cluster under .local/) and by `npm test` (a throwaway one).
-import { spawn } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync } from "node:fs";
+// cluster under .local/); `startThrowawayStack` by `npm test` and `npm run bench`.
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bootstrap, migrate, pointCronJobsAt, seed, seededUsers } from "./database.mjs";
 import { DEFAULT_JWT_SECRET, LOCAL_PAYSTACK_SECRET_KEY, readFunctionsEnvFile, readProjectConfig } from "./config.mjs";
@@ -14,6 +15,8 @@ import { startPgNetDrainer } from "./pg-net-drainer.mjs";
 import { Cluster } from "./postgres.mjs";
 
 export class StackError extends Error {}
+
+const HAS_SETPRIV = spawnSync("sh", ["-c", "command -v setpriv"]).status === 0;
 
 /** Resolves when nothing listens on 127.0.0.1:port; rejects with a message naming the port. */
 function assertPortFree(port, what) {
@@ -101,7 +104,10 @@ export async function startStack(options) {
   function startChild(name, command, args, env, { echo = false } = {}) {
     const logFile = join(logDir, `${name}.log`);
     const out = createWriteStream(logFile, { flags: "a" });
-    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    // setpriv --pdeathsig: the child gets SIGTERM if this process dies without stopping it
+    // (kill -9, a crash), so no PostgREST or Deno is left behind holding the ports.
+    const [file, argv] = HAS_SETPRIV ? ["setpriv", ["--pdeathsig", "TERM", "--", command, ...args]] : [command, args];
+    const child = spawn(file, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     for (const stream of [child.stdout, child.stderr]) {
       stream.pipe(out, { end: false });
       if (echo) stream.on("data", (chunk) => process.stdout.write(chunk));
@@ -266,6 +272,47 @@ export async function startStack(options) {
     };
   } catch (error) {
     await stop();
+    throw error;
+  }
+}
+
+/**
+ * A stack on free ports with its own data folder under the system temp dir (readable by the
+ * postgres OS user). Resolves with startStack's result plus `dataDir`, the `internalPorts` chosen
+ * and `remove()`, which deletes the folder: call it after `stop()` (logs live there until then).
+ * On a failed start the folder is removed and the error carries the last lines of the logs.
+ *
+ * @param {{ root: string, prefix?: string, log?: (line: string) => void }} options
+ */
+export async function startThrowawayStack({ root, prefix = "fantooo-", log }) {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const remove = () => rmSync(dataDir, { recursive: true, force: true });
+  try {
+    chmodSync(dataDir, 0o755);
+    const internalPorts = {
+      postgrest: await freePort(),
+      postgrestAdmin: await freePort(),
+      functions: await freePort(),
+      paystack: await freePort(),
+    };
+    const stack = await startStack({
+      root,
+      dataDir,
+      apiPort: await freePort(),
+      dbPort: await freePort(),
+      internalPorts,
+      log,
+    });
+    return { ...stack, dataDir, internalPorts, remove };
+  } catch (error) {
+    // The folder (and the logs the error names) goes away: keep the logs' last lines in the error.
+    for (const name of ["postgrest", "functions"]) {
+      const logFile = join(dataDir, "logs", `${name}.log`);
+      if (!existsSync(logFile)) continue;
+      const tail = readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-10).join("\n");
+      if (tail) error.message += `\n--- last lines of ${name}.log ---\n${tail}`;
+    }
+    remove();
     throw error;
   }
 }

@@ -2,12 +2,11 @@
 // removed afterwards) against which pgTAP (pg_prove) and vitest run. One summary line per suite,
 // and a last line `total: N passed, M failed`. Exit status is non-zero on any failure.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, chmodSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { psql } from "./database.mjs";
 import { SUPERUSER, SUPERUSER_PASSWORD } from "./postgres.mjs";
-import { freePort, startStack, statusEnv } from "./stack.mjs";
+import { startThrowawayStack, statusEnv } from "./stack.mjs";
 
 function run(command, args, { cwd, env = {}, echo = true } = {}) {
   return new Promise((resolve) => {
@@ -61,23 +60,13 @@ export async function runTests({ root, args = [] }) {
   }
 
   // 2. A throwaway stack.
-  const dataDir = mkdtempSync(join(tmpdir(), "fantooo-test-"));
-  chmodSync(dataDir, 0o755);
   let stack;
   try {
     heading("throwaway stack");
     const started = Date.now();
-    stack = await startStack({
+    stack = await startThrowawayStack({
       root,
-      dataDir,
-      apiPort: await freePort(),
-      dbPort: await freePort(),
-      internalPorts: {
-        postgrest: await freePort(),
-        postgrestAdmin: await freePort(),
-        functions: await freePort(),
-        paystack: await freePort(),
-      },
+      prefix: "fantooo-test-",
       log: (line) => console.log(`[stack] ${line}`),
     });
     console.log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s at ${stack.apiUrl}`);
@@ -98,7 +87,7 @@ export async function runTests({ root, args = [] }) {
     // 4. vitest, over HTTP through the gateway and directly on the database.
     if (wants("vitest")) {
       heading("vitest (tests/)");
-      const report = join(dataDir, "vitest.json");
+      const report = join(stack.dataDir, "vitest.json");
       const { code } = await run(bin("vitest"), [
         "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`,
       ], { cwd: root, env: { ...statusEnv(stack), FANTOOO_TEST_STACK: "1" } });
@@ -124,7 +113,7 @@ export async function runTests({ root, args = [] }) {
         console.log(`--- ${name} ---\n${output}`);
       }
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    stack?.remove();
   }
 
   console.log("\n=== summary ===");

@@ -140,6 +140,22 @@ as $$
    where s.id;
 $$;
 
+-- How many real-user messages the chat already has, as far as pricing cares: counted only up to
+-- settings.free_messages, so that pricing a message costs the same in a chat of 5 messages or of
+-- 5,000. Internal helper of message_price and the charging trigger (006).
+create or replace function private.prior_real_messages(p_chat_id uuid)
+returns integer
+language sql
+stable
+set search_path = ''
+as $$
+  select count(*)::integer
+    from (select 1
+            from public.messages m
+           where m.chat_id = p_chat_id and m.sender_type = 'real'
+           limit (select s.free_messages from public.settings s)) as counted;
+$$;
+
 -- What the next real-user message in the chat would cost at p_at (default now()), for showing the
 -- price before sending. Callers: the chat's real user, admins and service_role; anyone else (or an
 -- unknown chat) PT404 chat_not_found.
@@ -163,12 +179,13 @@ begin
      or not (v_real_user_id = auth.uid() or private.is_trusted_caller() or public.is_admin()) then
     raise exception using errcode = 'PT404', message = 'chat_not_found', detail = 'No such chat for this caller.';
   end if;
-  select count(*) into v_prior from public.messages m where m.chat_id = p_chat_id and m.sender_type = 'real';
+  v_prior := private.prior_real_messages(p_chat_id);
   return private.message_price(v_prior, coalesce(p_at, now()), v_is_featured);
 end;
 $$;
 
 revoke all on function
+  private.prior_real_messages(uuid),
   private.validate_settings(),
   private.time_in_window(time, time, time),
   private.message_price(integer, timestamptz, boolean)

@@ -69,8 +69,7 @@ begin
     return new; -- the insert policy refuses the row
   end if;
 
-  select count(*) into v_prior
-    from public.messages m where m.chat_id = new.chat_id and m.sender_type = 'real';
+  v_prior := private.prior_real_messages(new.chat_id);
   v_price := private.message_price(v_prior, new.created_at, v_is_featured);
 
   if v_credits < v_price then

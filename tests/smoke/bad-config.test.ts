@@ -46,7 +46,7 @@ function startUntilReady(project: string, env: Record<string, string>): Promise<
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    const timer = setTimeout(() => child.kill("SIGINT"), 120_000); // Ctrl-C stops what it started
     child.on("exit", (status) => {
       clearTimeout(timer);
       resolve({ status, output });
