@@ -153,6 +153,9 @@ as $$
     from (select 1
             from public.messages m
            where m.chat_id = p_chat_id and m.sender_type = 'real'
+           -- the order of idx_messages_chat_created keeps the planner on that index: without it,
+           -- a LIMIT tempts it into a sequential scan that, in a short chat, reads every message
+           order by m.created_at
            limit (select s.free_messages from public.settings s)) as counted;
 $$;
 
