@@ -58,7 +58,7 @@ function readState() {
 
 async function isRunning(state) {
   try {
-    const response = await fetch(`${state.API_URL}/rest/v1/`, { headers: { apikey: state.ANON_KEY } });
+    const response = await fetch(`${state.API_URL}/rest/v1/`, { headers: { apikey: state.SERVICE_ROLE_KEY } });
     return response.status < 500;
   } catch {
     return false;

@@ -38,6 +38,17 @@ export function startGateway({ port, host = "127.0.0.1", jwtSecret, postgrestPor
   const functionsServer = { name: "Edge Functions", port: functionsPort };
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://gateway");
+    if (url.pathname === "/rest/v1" || url.pathname === "/rest/v1/") {
+      // Like hosted Supabase since 2026: the OpenAPI description of the whole schema (every table
+      // and function an API role may touch) is for the service role only.
+      const header = req.headers.authorization ?? "";
+      const token = /^Bearer\s+(.+)$/i.exec(header)?.[1] ?? req.headers.apikey;
+      const claims = typeof token === "string" ? verifyJwt(token, jwtSecret) : null;
+      if (!claims) return sendJson(res, 401, { message: "Invalid authentication credentials" });
+      if (claims.role !== "service_role") {
+        return sendJson(res, 403, { message: "The Data API root (OpenAPI) requires the service_role key" });
+      }
+    }
     if (url.pathname === "/rest/v1" || url.pathname.startsWith("/rest/v1/")) {
       const rest = url.pathname.slice("/rest/v1".length) || "/";
       return proxy(req, res, postgrest, rest + url.search);

@@ -115,7 +115,8 @@ begin
          reassignment_count = v_count,
          flagged_for_review = c.flagged_for_review or v_flag,
          flag_reason = case
-                         when v_flag then format('released without completion %s times (last: %s)', v_count, p_reason)
+                         -- the chat's real user reads this text: say what happened, never who or why
+                         when v_flag then format('reassigned %s times', v_count)
                          else c.flag_reason
                        end
    where c.id = p_chat_id;

@@ -57,7 +57,8 @@ select results_eq($$select email, status from public.operators where id = 'f4000
 select results_eq($$update public.operators set max_concurrent_chats = 5, status = 'offline'
     where id = 'f2000000-0000-4000-8000-000000000001' returning max_concurrent_chats, status$$,
   $$values (5, 'offline'::text)$$, 'adam changes an operator''s capacity and status');
-select results_eq($$update public.operators set is_active = false where id = 'f2000000-0000-4000-8000-000000000002' returning is_active$$,
+-- (Deactivating an operator who holds chats releases them: 22_operator_deactivation. Nora holds none.)
+select results_eq($$update public.operators set is_active = false where id = 'f4000000-0000-4000-8000-000000000001' returning is_active$$,
   $$values (false)$$, 'adam deactivates an operator');
 select throws_ok($$update public.operators set total_messages_sent = 0 where id = 'f2000000-0000-4000-8000-000000000001'$$,
   '42501', 'permission denied for table operators', 'adam cannot reset message counters');

@@ -39,6 +39,21 @@ describe("Data API through the gateway", () => {
     expect(data?.every((p) => p.is_active)).toBe(true);
   });
 
+  it("serves the schema description (OpenAPI root) to the service role only, as hosted Supabase does", async () => {
+    const root = `${stack.apiUrl}/rest/v1/`;
+    const asAnon = await fetch(root, { headers: { apikey: stack.anonKey } });
+    expect(asAnon.status).toBe(403);
+    const asUser = await fetch(root, { headers: { apikey: stack.anonKey, Authorization: `Bearer ${accessToken(userId)}` } });
+    expect(asUser.status).toBe(403); // a real user must not learn which operator-side tables exist
+    const withoutKey = await fetch(root);
+    expect(withoutKey.status).toBe(401);
+    const asService = await fetch(root, {
+      headers: { apikey: stack.serviceRoleKey, Authorization: `Bearer ${stack.serviceRoleKey}` },
+    });
+    expect(asService.status).toBe(200);
+    expect(Object.keys((await asService.json()).paths)).toContain("/operators");
+  });
+
   it("rejects a token signed with another secret", async () => {
     const response = await fetch(`${stack.apiUrl}/rest/v1/real_users`, {
       headers: { apikey: stack.anonKey, Authorization: `Bearer ${accessToken(userId).slice(0, -4)}AAAA` },

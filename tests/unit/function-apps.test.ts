@@ -13,14 +13,15 @@ import { createApp as createSweeper } from "../../supabase/functions/idle-sweepe
 import { startFakePaystack } from "../../local/fake-paystack.mjs";
 
 const SECRET = "sk_test_unit_functions";
-const env = loadEnv({
+const sourceEnv = {
   SUPABASE_URL: "http://127.0.0.1:9",
   SUPABASE_ANON_KEY: "anon",
   SUPABASE_SERVICE_ROLE_KEY: "service-role-key",
   SUPABASE_DB_URL: "postgresql://unused",
   PAYSTACK_SECRET_KEY: SECRET,
   PAYSTACK_TIMEOUT_MS: "300",
-});
+};
+const env = loadEnv(sourceEnv);
 
 type Call = { fn: string; args: Record<string, unknown> };
 type Answer = { data: unknown; error: unknown };
@@ -119,6 +120,104 @@ describe("paystack-webhook", () => {
     const res = await createWebhook(env).fetch(post(charge, { "x-paystack-signature": sign(charge) }));
     expect(res.status).toBe(500);
     expect((await res.json()).error.code).toBe("internal_error");
+  });
+});
+
+describe("paystack-webhook source check (PAYSTACK_WEBHOOK_ALLOWED_IPS)", () => {
+  const charge = JSON.stringify({
+    event: "charge.success",
+    data: { id: 2, reference: "fantooo-2", amount: 45000, currency: "KES" },
+  });
+  const credited = { data: { outcome: "credited", event_id: "e", transaction_id: "t", status: "success", credits_granted: 55, credits_reversed: 0 }, error: null };
+  const checked = { ...env, ...loadEnv({ ...sourceEnv, PAYSTACK_WEBHOOK_ALLOWED_IPS: "paystack" }) };
+
+  /** A signed POST whose body stream notes whether anyone read it. */
+  const delivery = (headers: Record<string, string>, signature = sign(charge)) => {
+    const bytes = new TextEncoder().encode(charge);
+    const read = { pulled: false };
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        read.pulled = true;
+        controller.enqueue(bytes);
+        controller.close();
+      },
+    }, { highWaterMark: 0 }); // pulled only when someone reads
+    const request = new Request("http://fn/paystack-webhook", {
+      method: "POST",
+      body,
+      headers: { "x-paystack-signature": signature, ...headers },
+      duplex: "half",
+    } as RequestInit);
+    return { request, read };
+  };
+
+  const refused: Array<[string, Record<string, string>]> = [
+    ["no source header", {}],
+    ["another address", { "x-forwarded-for": "203.0.113.7" }],
+    ["Paystack only further down x-forwarded-for", { "x-forwarded-for": "203.0.113.7, 52.31.139.75" }],
+    ["a forged x-forwarded-for that x-real-ip contradicts", { "x-forwarded-for": "52.31.139.75, 203.0.113.7", "x-real-ip": "203.0.113.7" }],
+    ["a source that is not an address", { "x-forwarded-for": "unknown" }],
+  ];
+  it.each(refused)("a correctly signed call from %s is 403 forbidden_source; body unread, nothing recorded", async (_name, headers) => {
+    const db = fakeDb(() => credited);
+    const { request, read } = delivery(headers);
+    const res = await createWebhook(checked, { service: db.client }).fetch(request);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({ error: { code: "forbidden_source", message: expect.any(String) } });
+    expect(read.pulled).toBe(false);
+    expect(request.bodyUsed).toBe(false);
+    expect(db.calls).toHaveLength(0);
+  });
+
+  it("a call from another source is 403 whatever its method", async () => {
+    const res = await createWebhook(checked, { service: fakeDb(() => credited).client })
+      .fetch(new Request("http://fn/paystack-webhook", { headers: { "x-forwarded-for": "203.0.113.7" } }));
+    expect(res.status).toBe(403);
+    expect((await res.json()).error.code).toBe("forbidden_source");
+  });
+
+  const passed: Array<[string, Record<string, string>]> = [
+    ["x-forwarded-for naming Paystack", { "x-forwarded-for": "52.31.139.75" }],
+    ["Paystack first in x-forwarded-for, x-real-ip agreeing", { "x-forwarded-for": "52.214.14.220, 172.70.1.1", "x-real-ip": "52.214.14.220" }],
+  ];
+  it.each(passed)("a signed charge.success from %s is credited", async (_name, headers) => {
+    const db = fakeDb(() => credited);
+    const { request, read } = delivery(headers);
+    const res = await createWebhook(checked, { service: db.client }).fetch(request);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ received: true, outcome: "credited" });
+    expect(read.pulled).toBe(true); // the sensor of the refusals above does notice a read
+    expect(db.calls.map((call) => call.fn)).toEqual(["apply_paystack_event"]);
+  });
+
+  it.each(passed)("the signature stays mandatory for %s: a wrong one is 401", async (_name, headers) => {
+    const db = fakeDb(() => credited);
+    const { request } = delivery(headers, sign(charge + " "));
+    const res = await createWebhook(checked, { service: db.client }).fetch(request);
+    expect(res.status).toBe(401);
+    expect((await res.json()).error.code).toBe("invalid_signature");
+    expect(db.calls).toHaveLength(0);
+  });
+
+  it("a custom list allows its own addresses and no longer Paystack's", async () => {
+    const custom = { ...env, ...loadEnv({ ...sourceEnv, PAYSTACK_WEBHOOK_ALLOWED_IPS: "203.0.113.7, 2001:db8::7" }) };
+    const statuses = [];
+    for (const source of ["203.0.113.7", "2001:DB8:0::7", "52.31.139.75"]) {
+      const { request } = delivery({ "x-forwarded-for": source });
+      statuses.push((await createWebhook(custom, { service: fakeDb(() => credited).client }).fetch(request)).status);
+    }
+    expect(statuses).toEqual([200, 200, 403]);
+  });
+
+  it("unset, there is no source check: a signed call from anywhere, or naming no source, is credited", async () => {
+    expect(env.PAYSTACK_WEBHOOK_ALLOWED_IPS).toBeNull();
+    for (const headers of [{}, { "x-forwarded-for": "203.0.113.7" }]) {
+      const db = fakeDb(() => credited);
+      const { request } = delivery(headers);
+      const res = await createWebhook(env, { service: db.client }).fetch(request);
+      expect(res.status).toBe(200);
+      expect(db.calls).toHaveLength(1);
+    }
   });
 });
 

@@ -5,6 +5,7 @@
 // supabase/functions/.env locally). A missing or invalid value stops the function with a message
 // naming every offending variable, instead of failing at the first request.
 import { z } from "zod";
+import { parseAllowedSources } from "./source-ip.ts";
 
 // An empty string in an env file means "not set", so that defaults apply and requireds complain.
 const blankAsUnset = (value: unknown) => value === "" ? undefined : value;
@@ -44,6 +45,23 @@ export const envSchema = z.object({
       .min(100, { error: "must be at least 100" })
       .max(60000, { error: "must be at most 60000" })
       .default(8000),
+  ),
+  // Optional: the source addresses the Paystack webhook accepts, checked before the signature
+  // (source-ip.ts). Unset or empty: no source check. `paystack`: Paystack's documented webhook
+  // addresses. Otherwise comma-separated IPv4/IPv6 addresses (`paystack` may be one entry).
+  // Canonical addresses, or null when the check is off.
+  PAYSTACK_WEBHOOK_ALLOWED_IPS: z.preprocess(
+    (value) =>
+      typeof value === "string" && value.trim() === "" ? undefined : value,
+    z.string({ error: "must be a string" }).optional().transform(
+      (value, ctx): string[] | null => {
+        if (value === undefined) return null;
+        const parsed = parseAllowedSources(value);
+        if (parsed.ok) return parsed.addresses;
+        ctx.addIssue({ code: "custom", message: parsed.problem });
+        return z.NEVER;
+      },
+    ),
   ),
 });
 

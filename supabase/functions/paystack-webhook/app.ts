@@ -1,6 +1,8 @@
 // POST /paystack-webhook: Paystack's event notifications (verify_jwt = false; Paystack signs).
 //
-// Raw body once (413 above 64 KiB) -> x-paystack-signature checked on those bytes (401) -> JSON
+// Optional source check first: with PAYSTACK_WEBHOOK_ALLOWED_IPS set, a request from any other
+// address is answered 403 forbidden_source before its body is read (source-ip.ts). Then, always:
+// raw body once (413 above 64 KiB) -> x-paystack-signature checked on those bytes (401) -> JSON
 // parsed (400 malformed_json) and validated (400 invalid_event) -> one SQL call that records the
 // event and applies it exactly once (009_payments.sql). Every correctly signed, well-formed event
 // is answered 200, whatever its outcome (duplicate, unknown reference, mismatch, ignored), so
@@ -10,6 +12,7 @@ import { ApiError, methodNotAllowed } from "../_shared/errors.ts";
 import { createFunctionApp, parseJson, readRaw } from "../_shared/http.ts";
 import { applyEventResult } from "../_shared/payments.ts";
 import { verifyPaystackSignature } from "../_shared/signature.ts";
+import { checkSource } from "../_shared/source-ip.ts";
 import { callRpc, createClients, type Db } from "../_shared/supabase.ts";
 import {
   MAX_WEBHOOK_BYTES,
@@ -21,6 +24,33 @@ export type WebhookDeps = { service?: Db };
 export function createApp(env: Env, deps: WebhookDeps = {}) {
   const service = deps.service ?? createClients(env).service;
   const app = createFunctionApp("paystack-webhook", { cors: false });
+
+  const allowedSources = env.PAYSTACK_WEBHOOK_ALLOWED_IPS;
+  if (allowedSources) {
+    const allowed = new Set(allowedSources);
+    app.use("*", async (c, next) => {
+      const source = checkSource(c.req.raw.headers, allowed);
+      if (!source.allowed) {
+        console.warn(JSON.stringify({
+          level: "warn",
+          fn: "paystack-webhook",
+          refused: "forbidden_source",
+          reason: source.reason,
+          // What each header said (cut short: the caller wrote some of it).
+          claims: source.claims.map((claim) => ({
+            ...claim,
+            value: claim.value.slice(0, 200),
+          })),
+        }));
+        throw new ApiError(
+          403,
+          "forbidden_source",
+          "Calls from this source are not accepted here.",
+        );
+      }
+      await next();
+    });
+  }
 
   app.post("/", async (c) => {
     const raw = await readRaw(c.req.raw, MAX_WEBHOOK_BYTES);
