@@ -9,11 +9,10 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 ensurePrerequisites(root);
 
 const { existsSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
-const { StackError, startStack, statusEnv } = await import("./stack.mjs");
+const { StackError, seededUsersWithTokens, startStack, statusEnv } = await import("./stack.mjs");
 const { Cluster } = await import("./postgres.mjs");
 const { readProjectConfig } = await import("./config.mjs");
-const { resetDatabase, seededUsers } = await import("./database.mjs");
-const { userAccessToken } = await import("./jwt.mjs");
+const { resetDatabase } = await import("./database.mjs");
 
 const dataDir = process.env.FANTOOO_DATA_DIR ? resolve(process.env.FANTOOO_DATA_DIR) : join(root, ".local");
 const stateFile = join(dataDir, "stack.json");
@@ -54,6 +53,16 @@ function printStatus(state, users) {
 function readState() {
   if (!existsSync(stateFile)) return null;
   return JSON.parse(readFileSync(stateFile, "utf8"));
+}
+
+/** The state of the running stack, or exit 1 saying how to start one. */
+async function requireRunningStack() {
+  const state = readState();
+  if (!state || !(await isRunning(state))) {
+    log("the local stack is not running: start it with `npm start`");
+    process.exit(1);
+  }
+  return state;
 }
 
 async function isRunning(state) {
@@ -98,11 +107,7 @@ async function start() {
 }
 
 async function status() {
-  const state = readState();
-  if (!state || !(await isRunning(state))) {
-    log("the local stack is not running: start it with `npm start`");
-    process.exit(1);
-  }
+  const state = await requireRunningStack();
   const format = args[args.indexOf("-o") + 1] ?? args.find((a) => a.startsWith("--output="))?.slice(9);
   if (args.includes("-o") || args.some((a) => a.startsWith("--output="))) {
     if (format === "env") {
@@ -116,11 +121,7 @@ async function status() {
     process.exit(2);
   }
   const cluster = new Cluster({ dir: join(dataDir, "postgres"), port: Number(new URL(state.DB_URL).port) });
-  const users = seededUsers(cluster).map((u) => ({
-    ...u,
-    accessToken: userAccessToken({ id: u.id, email: u.email, apiUrl: state.API_URL, secret: state.JWT_SECRET }),
-  }));
-  printStatus(state, users);
+  printStatus(state, seededUsersWithTokens(cluster, state.API_URL, state.JWT_SECRET));
 }
 
 async function dbReset() {
@@ -145,11 +146,7 @@ async function dbReset() {
 
 /** Regenerates supabase/functions/_shared/database.types.ts from the running stack's database. */
 async function genTypes() {
-  const state = readState();
-  if (!state || !(await isRunning(state))) {
-    log("the local stack is not running: start it with `npm start`");
-    process.exit(1);
-  }
+  const state = await requireRunningStack();
   const { TYPES_FILE, generateTypes } = await import("./gen-types.mjs");
   writeFileSync(join(root, TYPES_FILE), generateTypes(root, state.DB_URL));
   log(`wrote ${TYPES_FILE}`);

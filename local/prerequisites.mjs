@@ -22,6 +22,11 @@ function run(command, args, options = {}) {
   return result.status ?? 1;
 }
 
+/** True when `name` is on the PATH. */
+export function hasCommand(name) {
+  return spawnSync("sh", ["-c", `command -v ${name}`]).status === 0;
+}
+
 /** npm dependencies: installed when node_modules is missing or older than package-lock.json. */
 function ensureNpmPackages(root) {
   const installed = join(root, "node_modules", ".package-lock.json");
@@ -42,7 +47,7 @@ export function missingSystemPackages() {
   if (!process.env.PG_BIN && !existsSync(join(DEBIAN_PG_BIN, "postgres"))) missing.push("postgresql-15");
   if (!existsSync("/usr/lib/postgresql/15/lib/pg_cron.so")) missing.push("postgresql-15-cron");
   const hasPgtap = existsSync("/usr/share/postgresql/15/extension/pgtap.control");
-  const hasProve = spawnSync("sh", ["-c", "command -v pg_prove"]).status === 0;
+  const hasProve = hasCommand("pg_prove");
   if (!hasPgtap || !hasProve) missing.push("postgresql-15-pgtap");
   return missing.filter((p) => APT_PACKAGES.includes(p));
 }
@@ -51,7 +56,7 @@ function ensureSystemPackages() {
   const missing = missingSystemPackages();
   if (missing.length === 0) return;
   const isRoot = process.getuid?.() === 0;
-  const hasApt = spawnSync("sh", ["-c", "command -v apt-get"]).status === 0;
+  const hasApt = hasCommand("apt-get");
   if (!isRoot || !hasApt) {
     throw new Error(
       `missing system packages: ${missing.join(", ")}. Install them (Debian/Ubuntu: ` +
@@ -92,8 +97,7 @@ export function ensurePrerequisites(root) {
   // The child handles Ctrl-C (it stops the stack); this parent only waits for it.
   for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => {});
   // With setpriv, the child is told (SIGTERM: it stops the stack) if this parent is killed.
-  const hasSetpriv = spawnSync("sh", ["-c", "command -v setpriv"]).status === 0;
-  const [file, args] = hasSetpriv
+  const [file, args] = hasCommand("setpriv")
     ? ["setpriv", ["--pdeathsig", "TERM", "--", projectNode, ...process.argv.slice(1)]]
     : [projectNode, process.argv.slice(1)];
   const result = spawnSync(file, args, { stdio: "inherit" });

@@ -2,7 +2,7 @@
 // Functions under Deno, the pg_net stand-in's drainer, a fake Paystack when no real key is
 // configured, and one gateway port in front. `startStack` is used by `npm start` (a persistent
 // cluster under .local/); `startThrowawayStack` by `npm test` and `npm run bench`.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { chmodSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,10 +13,11 @@ import { startGateway } from "./gateway.mjs";
 import { apiKeys, userAccessToken } from "./jwt.mjs";
 import { startPgNetDrainer } from "./pg-net-drainer.mjs";
 import { Cluster } from "./postgres.mjs";
+import { hasCommand } from "./prerequisites.mjs";
 
 export class StackError extends Error {}
 
-const HAS_SETPRIV = spawnSync("sh", ["-c", "command -v setpriv"]).status === 0;
+const HAS_SETPRIV = hasCommand("setpriv");
 
 /** Resolves when nothing listens on 127.0.0.1:port; rejects with a message naming the port. */
 function assertPortFree(port, what) {
@@ -250,10 +251,7 @@ export async function startStack(options) {
     if (crashed.length) throw new StackError(`${crashed.join(", ")} stopped while the stack was starting`);
     started = true;
 
-    const users = seededUsers(cluster).map((user) => ({
-      ...user,
-      accessToken: userAccessToken({ id: user.id, email: user.email, apiUrl, secret: jwtSecret }),
-    }));
+    const users = seededUsersWithTokens(cluster, apiUrl, jwtSecret);
 
     return {
       apiUrl,
@@ -315,6 +313,14 @@ export async function startThrowawayStack({ root, prefix = "fantooo-", log }) {
     remove();
     throw error;
   }
+}
+
+/** The seeded auth users, each with a fresh access token (what `npm start` and `status` print). */
+export function seededUsersWithTokens(cluster, apiUrl, secret) {
+  return seededUsers(cluster).map((user) => ({
+    ...user,
+    accessToken: userAccessToken({ id: user.id, email: user.email, apiUrl, secret }),
+  }));
 }
 
 /** The `supabase status -o env` names, plus the Paystack values local callers need. */

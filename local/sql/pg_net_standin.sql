@@ -45,6 +45,20 @@ create trigger http_request_queue_notify
   after insert on net.http_request_queue
   for each row execute function net._standin_notify();
 
+-- url with params appended as a query string, as pg_net builds it.
+create or replace function net._standin_url(url text, params jsonb)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select case
+           when params is null or params = '{}'::jsonb then url
+           else url || case when position('?' in url) > 0 then '&' else '?' end ||
+             (select string_agg(p.key || '=' || p.value, '&') from pg_catalog.jsonb_each_text(params) p)
+         end
+$$;
+
 -- Queues an HTTP POST; returns the request id, like pg_net.
 create or replace function net.http_post(
   url text,
@@ -59,12 +73,8 @@ set search_path = ''
 as $$
 declare
   request_id bigint;
-  full_url text := url;
+  full_url text := net._standin_url(url, params);
 begin
-  if params is not null and params <> '{}'::jsonb then
-    full_url := url || case when position('?' in url) > 0 then '&' else '?' end ||
-      (select string_agg(key || '=' || value, '&') from jsonb_each_text(params));
-  end if;
   insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
   values ('POST', full_url, coalesce(headers, '{}'::jsonb),
           convert_to(coalesce(body, '{}'::jsonb)::text, 'UTF8'), timeout_milliseconds)
@@ -86,12 +96,8 @@ set search_path = ''
 as $$
 declare
   request_id bigint;
-  full_url text := url;
+  full_url text := net._standin_url(url, params);
 begin
-  if params is not null and params <> '{}'::jsonb then
-    full_url := url || case when position('?' in url) > 0 then '&' else '?' end ||
-      (select string_agg(key || '=' || value, '&') from jsonb_each_text(params));
-  end if;
   insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
   values ('GET', full_url, coalesce(headers, '{}'::jsonb), null, timeout_milliseconds)
   returning id into request_id;

@@ -23,7 +23,7 @@
 -- statement anyway. Its own error: PT402 insufficient_credits (nothing is written).
 
 -- Prices and charges a new message (see the file header). For a real message: locks the real user's
--- row, counts the chat's earlier real messages, prices it (private.message_price at created_at) and
+-- row, counts the chat's earlier real messages (up to the free ones), prices it (private.message_price at created_at) and
 -- takes the credits, or raises PT402 insufficient_credits. Fictional messages cost 0. API callers
 -- get created_at = clock_timestamp() (no backdating; messages written in one transaction stay
 -- ordered); trusted callers (seeds, tests) keep the created_at they give, which is also the

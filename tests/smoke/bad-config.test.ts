@@ -22,10 +22,15 @@ function scratchProject(): string {
   return dir;
 }
 
+/** The CLI's environment for a scratch project: its own data folder, not the test stack's. */
+function cliEnv(project: string, env: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, API_URL: "", DB_URL: "", FANTOOO_DATA_DIR: join(project, ".local"), ...env };
+}
+
 /** Runs `npm start`'s CLI until it is up (then Ctrl-C) or fails; returns its status and output. */
 function start(project: string, env: Record<string, string>) {
   const result = spawnSync(process.execPath, [join(project, "local", "cli.mjs"), "start"], {
-    env: { ...process.env, API_URL: "", DB_URL: "", FANTOOO_DATA_DIR: join(project, ".local"), ...env },
+    env: cliEnv(project, env),
     encoding: "utf8",
     timeout: 120_000,
     killSignal: "SIGINT",
@@ -37,7 +42,7 @@ function start(project: string, env: Record<string, string>) {
 function startUntilReady(project: string, env: Record<string, string>): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(project, "local", "cli.mjs"), "start"], {
-      env: { ...process.env, API_URL: "", DB_URL: "", FANTOOO_DATA_DIR: join(project, ".local"), ...env },
+      env: cliEnv(project, env),
     });
     let output = "";
     const onData = (chunk: Buffer) => {
@@ -119,7 +124,7 @@ describe("npm start with bad configuration", () => {
     rmSync(broken);
     // db:reset on the stopped stack rebuilds the same cluster's database, then start reuses it.
     const reset = spawnSync(process.execPath, [join(project, "local", "cli.mjs"), "db:reset"], {
-      env: { ...process.env, FANTOOO_DATA_DIR: join(project, ".local"), ...(await freePorts()) },
+      env: cliEnv(project, await freePorts()),
       encoding: "utf8",
       timeout: 120_000,
     });

@@ -1,10 +1,11 @@
 // How the vitest suites reach a running local stack: from the environment that `npm test` sets
 // (the names of `supabase status -o env`), or else from the stack `npm start` is running.
-import { createHmac } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import pg from "pg";
+// @ts-expect-error: a plain ESM module of the local stack
+import { signJwt } from "../../local/jwt.mjs";
 
 function readStackEnv(): Record<string, string> {
   if (process.env.API_URL && process.env.DB_URL) return process.env as Record<string, string>;
@@ -29,18 +30,14 @@ export const stack = {
 /** An access token for a user id, signed like GoTrue signs them (HS256, the stack's secret). */
 export function accessToken(userId: string, claims: Record<string, unknown> = {}): string {
   const now = Math.floor(Date.now() / 1000);
-  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
-  const header = encode({ alg: "HS256", typ: "JWT" });
-  const payload = encode({
+  return signJwt({
     sub: userId,
     role: "authenticated",
     aud: "authenticated",
     iat: now,
     exp: now + 3600,
     ...claims,
-  });
-  const signature = createHmac("sha256", stack.jwtSecret).update(`${header}.${payload}`).digest("base64url");
-  return `${header}.${payload}.${signature}`;
+  }, stack.jwtSecret);
 }
 
 const clientOptions = { auth: { persistSession: false, autoRefreshToken: false } };
