@@ -22,7 +22,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { Agent, request } from "node:http";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import pg from "pg";
-import { userAccessToken } from "./jwt.mjs";
+import { userAccessToken } from "./keys.mjs";
 import { StackError, startThrowawayStack } from "./stack.mjs";
 
 const CLIENTS = 16;
@@ -426,9 +426,9 @@ async function interleave(loads) {
 
 async function benchRest({ stack, fixtures }) {
   const user = fixtures.writers[0];
-  const token = userAccessToken({ id: user.id, email: user.email, apiUrl: stack.apiUrl, secret: stack.jwtSecret });
+  const token = await userAccessToken(stack.keys, { id: user.id, email: user.email, apiUrl: stack.apiUrl });
   const headers = Array(CLIENTS).fill({
-    apikey: stack.anonKey,
+    apikey: stack.publishableKey ?? stack.anonKey,
     authorization: `Bearer ${token}`,
     "content-type": "application/json",
     accept: "application/json",
@@ -465,13 +465,13 @@ async function benchFunctions({ stack, fixtures }) {
     url,
     body: "{}",
     bodyIncludes: '"chat":{',
-    headers: fixtures.operators.slice(0, CLIENTS).map((operator) => ({
-      apikey: stack.anonKey,
+    headers: await Promise.all(fixtures.operators.slice(0, CLIENTS).map(async (operator) => ({
+      apikey: stack.publishableKey ?? stack.anonKey,
       authorization: `Bearer ${
-        userAccessToken({ id: operator.id, email: operator.email, apiUrl: stack.apiUrl, secret: stack.jwtSecret })
+        await userAccessToken(stack.keys, { id: operator.id, email: operator.email, apiUrl: stack.apiUrl })
       }`,
       "content-type": "application/json",
-    })),
+    }))),
   };
   const [baseline, measured] = await interleave([
     { name: "functions: OPTIONS preflight of assign-chat", job: preflight },

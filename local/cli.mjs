@@ -9,6 +9,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 ensurePrerequisites(root);
 
 const { existsSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
+const { parseArgs } = await import("node:util");
+const { loadProjectKeys, signingKeysPath } = await import("./keys.mjs");
 const { StackError, seededUsersWithTokens, startStack, statusEnv } = await import("./stack.mjs");
 const { Cluster } = await import("./postgres.mjs");
 const { readProjectConfig } = await import("./config.mjs");
@@ -30,21 +32,31 @@ function printStatus(state, users) {
   const rows = [
     ["API URL", state.API_URL],
     ["REST URL", `${state.API_URL}/rest/v1`],
+    ["Auth URL", `${state.API_URL}/auth/v1`],
     ["Functions URL", state.FUNCTIONS_URL],
+    ["JWKS URL", state.JWKS_URL],
     ["DB URL", state.DB_URL],
+    ["Publishable key", state.PUBLISHABLE_KEY],
+    ["Secret key", state.SECRET_KEY],
     ["JWT secret", state.JWT_SECRET],
     ["anon key", state.ANON_KEY],
     ["service_role key", state.SERVICE_ROLE_KEY],
     ["Paystack API URL", state.PAYSTACK_API_URL],
     ["Paystack secret key", state.PAYSTACK_SECRET_KEY],
-  ];
+  ].filter(([, value]) => value !== undefined);
   const width = Math.max(...rows.map(([k]) => k.length));
-  console.log("\nFantooo local stack is running.\n");
+  const kind = state.KEYS_MODE === "legacy"
+    ? "a legacy-key project (FANTOOO_LEGACY_JWT=1): HS256 user tokens, anon/service_role keys"
+    : "a project with JWT signing keys (ES256 user tokens) and publishable/secret keys; the legacy keys still work";
+  console.log(`\nFantooo local stack is running: ${kind}.\n`);
   for (const [key, value] of rows) console.log(`${key.padStart(width)}: ${value}`);
   if (users.length) {
-    console.log("\nAccess tokens of the seeded users (valid 24 h; `npm run status` prints fresh ones):");
+    console.log(
+      "\nSeeded users: sign in at /auth/v1 (supabase.auth.signInWithPassword) with these passwords, or use the " +
+        "printed access tokens (valid 24 h; `npm run status` prints fresh ones):",
+    );
     for (const user of users) {
-      console.log(`  ${user.email} (${user.persona ?? "user"}, ${user.id}):\n    ${user.accessToken}`);
+      console.log(`  ${user.email} / ${user.password} (${user.persona ?? "user"}, ${user.id}):\n    ${user.accessToken}`);
     }
   }
   console.log("");
@@ -107,9 +119,16 @@ async function start() {
 }
 
 async function status() {
+  let options;
+  try {
+    ({ values: options } = parseArgs({ args, options: { output: { type: "string", short: "o" } } }));
+  } catch (error) {
+    log(`${error.message}: use \`npm run status -- -o env\` (or json)`);
+    process.exit(2);
+  }
   const state = await requireRunningStack();
-  const format = args[args.indexOf("-o") + 1] ?? args.find((a) => a.startsWith("--output="))?.slice(9);
-  if (args.includes("-o") || args.some((a) => a.startsWith("--output="))) {
+  const format = options.output;
+  if (format !== undefined) {
     if (format === "env") {
       for (const [key, value] of Object.entries(state)) {
         if (key !== "pid") console.log(`${key}="${value}"`);
@@ -121,7 +140,13 @@ async function status() {
     process.exit(2);
   }
   const cluster = new Cluster({ dir: join(dataDir, "postgres"), port: Number(new URL(state.DB_URL).port) });
-  printStatus(state, seededUsersWithTokens(cluster, state.API_URL, state.JWT_SECRET));
+  const keys = await loadProjectKeys({
+    root,
+    jwtSecret: state.JWT_SECRET,
+    legacy: state.KEYS_MODE === "legacy",
+    signingKeysFile: signingKeysPath(root, readProjectConfig(root).signingKeysPath),
+  });
+  printStatus(state, await seededUsersWithTokens(cluster, state.API_URL, keys));
 }
 
 async function dbReset() {
@@ -135,7 +160,8 @@ async function dbReset() {
   }
   const startedHere = cluster.start();
   try {
-    resetDatabase(root, cluster, running ? { apiUrl: state.API_URL, serviceRoleKey: state.SERVICE_ROLE_KEY } : null);
+    const sweeperKey = state?.SECRET_KEY ?? state?.SERVICE_ROLE_KEY;
+    resetDatabase(root, cluster, running ? { apiUrl: state.API_URL, sweeperKey } : null);
     // pg_cron's launcher does not come back by itself once its database was dropped.
     if (!startedHere) cluster.restart();
     log(`database rebuilt from migrations and seed${running ? "; the running stack uses it now" : ""}`);

@@ -4,7 +4,6 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "smol-toml";
 
-export const DEFAULT_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
 // Used when supabase/functions/.env names no real Paystack key: the local fake Paystack accepts it.
 export const LOCAL_PAYSTACK_SECRET_KEY = "sk_test_local_fantooo_0000000000000000000000";
 
@@ -28,6 +27,8 @@ export function readProjectConfig(root) {
     schemas: toml.api?.schemas ?? ["public"],
     extraSearchPath: toml.api?.extra_search_path ?? ["public", "extensions"],
     maxRows: toml.api?.max_rows ?? 1000,
+    jwtExpiry: Number(toml.auth?.jwt_expiry ?? 3600),
+    signingKeysPath: toml.auth?.signing_keys_path ?? "./signing_keys.json",
     functions,
   };
 }

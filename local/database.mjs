@@ -71,14 +71,14 @@ export function resetDatabase(root, cluster, cronTarget = null) {
 }
 
 /**
- * Hosted cron jobs read the project URL and service-role key from Vault; the local database has
- * no Vault, so the jobs' fallback settings (migration 005) point at the local gateway.
+ * Hosted cron jobs read the project URL and the sweeper's key from Vault; the local database has
+ * no Vault, so the jobs' fallback settings (private.cron_settings) point at the local gateway.
  */
-export function pointCronJobsAt(cluster, { apiUrl, serviceRoleKey }) {
+export function pointCronJobsAt(cluster, { apiUrl, sweeperKey }) {
   psql(cluster, {
     sql: `do $$ begin
       if to_regclass('private.cron_settings') is not null then
-        update private.cron_settings set project_url = '${apiUrl}', service_role_key = '${serviceRoleKey}';
+        update private.cron_settings set project_url = '${apiUrl}', sweeper_key = '${sweeperKey}';
       end if; end $$`,
   });
 }

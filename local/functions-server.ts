@@ -1,26 +1,24 @@
 // Serves the project's Edge Functions from one Deno process, the way Supabase's Edge Runtime
 // does: a request for /<name>/... reaches the hono app of supabase/functions/<name>/app.ts with
 // that path. Each function's index.ts does the same for itself on the hosted runtime; this server
-// imports the same app modules, so the code under test is the code that is deployed.
+// imports the same app modules and validates each one's environment with its own schema, so the
+// code under test is the code that is deployed.
 //
 // Env: FUNCTIONS_PORT, FANTOOO_FUNCTIONS (comma-separated names from supabase/config.toml) and
-// the variables of supabase/functions/_shared/env.ts, which are validated before serving.
+// what each function's `envSchema` names, validated before serving.
+import type { z } from "zod";
 import { loadEnv } from "../supabase/functions/_shared/env.ts";
 
 type FetchHandler = { fetch(request: Request): Response | Promise<Response> };
+type FunctionModule = {
+  envSchema: z.ZodType;
+  createApp(env: unknown): FetchHandler;
+};
 
 const port = Number(Deno.env.get("FUNCTIONS_PORT") ?? "54330");
 const names = (Deno.env.get("FANTOOO_FUNCTIONS") ?? "").split(",").filter(
   Boolean,
 );
-
-let env;
-try {
-  env = loadEnv(Deno.env.toObject());
-} catch (error) {
-  console.error(`functions: ${error instanceof Error ? error.message : error}`);
-  Deno.exit(78); // EX_CONFIG: the stack reports it and stops
-}
 
 const apps = new Map<string, FetchHandler>();
 for (const name of names) {
@@ -33,8 +31,18 @@ for (const name of names) {
     );
     Deno.exit(78);
   }
-  const module = await import(url.href);
-  apps.set(name, module.createApp(env));
+  const module = await import(url.href) as FunctionModule;
+  try {
+    apps.set(
+      name,
+      module.createApp(loadEnv(module.envSchema, Deno.env.toObject())),
+    );
+  } catch (error) {
+    console.error(
+      `functions: ${name}: ${error instanceof Error ? error.message : error}`,
+    );
+    Deno.exit(78); // EX_CONFIG: the stack reports it and stops
+  }
 }
 
 Deno.serve({

@@ -1,18 +1,33 @@
-// The API gateway of the local stack, in the place of Supabase's Kong and Edge Functions relay:
-// one port serving /rest/v1/* (PostgREST) and /functions/v1/<name>/* (the Deno functions server).
-// Like the hosted relay, it refuses a function call without a valid JWT when the function has
-// verify_jwt = true, before any function code runs.
+// The API gateway of the local stack, in the place of hosted Supabase's API gateway and Edge
+// Functions relay: one port serving /rest/v1/* (PostgREST), /auth/v1/* (the Auth stand-in) and
+// /functions/v1/<name>/* (the Deno functions server).
+//
+// Keys are treated as the hosted gateway treats them (SPEC section 10):
+// - the key comes from the `apikey` header, else from `Authorization: Bearer`;
+// - a publishable key (`sb_publishable_…`) acts as `anon` and a secret key (`sb_secret_…`) as
+//   `service_role`: the gateway sends PostgREST and Auth a short-lived JWT of that role, signed
+//   with the project's signing key, unless the caller also sent a user's access token, which is
+//   passed on as it is (PostgREST verifies it against the JWKS);
+// - the legacy anon/service_role JWT keys work while the legacy secret is not revoked;
+// - an unknown key, or no key at all, is 401 before anything runs.
+// Edge Functions get the request as it came (their own code authenticates, verify_jwt = false);
+// a function with verify_jwt = true is refused without a valid JWT, as the relay does.
 import { createServer, request } from "node:http";
-import { verifyJwt } from "./jwt.mjs";
+import { signAccessToken, verifyToken } from "./keys.mjs";
 
 function sendJson(res, status, body) {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    // The gateway's own refusals must be readable by a browser app, as the hosted gateway's are.
+    "access-control-allow-origin": "*",
+  });
   res.end(text);
 }
 
-function proxy(req, res, target, path) {
-  const headers = { ...req.headers, host: `127.0.0.1:${target.port}` };
+function proxy(req, res, target, path, headerOverrides = {}) {
+  const headers = { ...req.headers, ...headerOverrides, host: `127.0.0.1:${target.port}` };
   headers["x-forwarded-host"] ??= req.headers.host ?? "";
   headers["x-forwarded-proto"] ??= "http";
   const upstream = request(
@@ -29,47 +44,139 @@ function proxy(req, res, target, path) {
   req.pipe(upstream);
 }
 
+const bearer = (header) => /^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1] ?? null;
+
 /**
- * @param {{ port: number, host?: string, jwtSecret: string, postgrestPort: number,
- *   functionsPort: number, functions: Record<string, {verifyJwt: boolean}> }} options
+ * Resolves the credentials of a Data API or Auth request the way the hosted gateway does.
+ * Returns `{ role, authorization }` (the Authorization header to send upstream) or
+ * `{ status, body }` for a refusal.
  */
-export function startGateway({ port, host = "127.0.0.1", jwtSecret, postgrestPort, functionsPort, functions }) {
+export function createKeyResolver(keys) {
+  const roleTokens = new Map(); // role -> { token, renewAt }
+  const verifiedJwtKeys = new Map(); // legacy JWT key -> claims (a handful of distinct keys)
+
+  async function roleToken(role) {
+    const cached = roleTokens.get(role);
+    if (cached && cached.renewAt > Date.now()) return cached.token;
+    const iat = Math.floor(Date.now() / 1000);
+    const token = await signAccessToken(keys, { iss: "supabase", role, iat, exp: iat + 3600 });
+    roleTokens.set(role, { token, renewAt: Date.now() + 30 * 60 * 1000 });
+    return token;
+  }
+
+  async function legacyKeyClaims(key) {
+    const cached = verifiedJwtKeys.get(key);
+    if (cached && (typeof cached.exp !== "number" || cached.exp * 1000 > Date.now())) return cached;
+    const claims = await verifyToken(keys, key);
+    if (claims && (claims.role === "anon" || claims.role === "service_role")) {
+      if (verifiedJwtKeys.size > 100) verifiedJwtKeys.clear();
+      verifiedJwtKeys.set(key, claims);
+      return claims;
+    }
+    return null;
+  }
+
+  const invalidKey = {
+    status: 401,
+    body: { message: "Invalid API key", hint: "Double check your Supabase `anon` or `service_role` API key." },
+  };
+
+  return async function resolve(headers) {
+    const authToken = bearer(headers.authorization);
+    const apikey = typeof headers.apikey === "string" && headers.apikey !== "" ? headers.apikey : null;
+    const key = apikey ?? authToken;
+    if (!key) {
+      return {
+        status: 401,
+        body: { message: "No API key found in request", hint: "No `apikey` request header or url param was found." },
+      };
+    }
+    let role;
+    if (key.startsWith("sb_")) {
+      if (keys.publishableKey && key === keys.publishableKey) role = "anon";
+      else if (keys.secretKey && key === keys.secretKey) role = "service_role";
+      else return invalidKey;
+    } else if (apikey) {
+      const claims = await legacyKeyClaims(apikey);
+      if (!claims) return invalidKey;
+      role = claims.role;
+    } else {
+      // Only a bearer JWT: a legacy key or a user's token. PostgREST and Auth verify it.
+      return { role: null, authorization: `Bearer ${authToken}` };
+    }
+    // A user's token beside the key is passed on; an API key in Authorization is replaced.
+    if (authToken && authToken !== key && !authToken.startsWith("sb_")) {
+      return { role, authorization: `Bearer ${authToken}` };
+    }
+    const upstream = key.startsWith("sb_") ? await roleToken(role) : key;
+    return { role, authorization: `Bearer ${upstream}` };
+  };
+}
+
+/**
+ * @param {{ port: number, host?: string, keys: object, postgrestPort: number,
+ *   functionsPort: number, functions: Record<string, {verifyJwt: boolean, enabled?: boolean}>,
+ *   auth?: { handle(req, res, path: string): Promise<void> } }} options
+ */
+export function startGateway({ port, host = "127.0.0.1", keys, postgrestPort, functionsPort, functions, auth }) {
   const postgrest = { name: "PostgREST", port: postgrestPort };
   const functionsServer = { name: "Edge Functions", port: functionsPort };
-  const server = createServer((req, res) => {
+  const resolveKey = createKeyResolver(keys);
+
+  async function route(req, res) {
     const url = new URL(req.url ?? "/", "http://gateway");
-    if (url.pathname === "/rest/v1" || url.pathname === "/rest/v1/") {
-      // Like hosted Supabase since 2026: the OpenAPI description of the whole schema (every table
-      // and function an API role may touch) is for the service role only.
-      const header = req.headers.authorization ?? "";
-      const token = /^Bearer\s+(.+)$/i.exec(header)?.[1] ?? req.headers.apikey;
-      const claims = typeof token === "string" ? verifyJwt(token, jwtSecret) : null;
-      if (!claims) return sendJson(res, 401, { message: "Invalid authentication credentials" });
-      if (claims.role !== "service_role") {
-        return sendJson(res, 403, { message: "The Data API root (OpenAPI) requires the service_role key" });
+    const path = url.pathname;
+
+    if (path === "/rest/v1" || path.startsWith("/rest/v1/")) {
+      const resolved = await resolveKey(req.headers);
+      if (resolved.status) return sendJson(res, resolved.status, resolved.body);
+      if (path === "/rest/v1" || path === "/rest/v1/") {
+        // Like hosted Supabase since 2026: the OpenAPI description of the whole schema (every table
+        // and function an API role may touch) is for the service role only.
+        const claims = await verifyToken(keys, bearer(resolved.authorization) ?? "");
+        if (!claims) return sendJson(res, 401, { message: "Invalid authentication credentials" });
+        if (claims.role !== "service_role") {
+          return sendJson(res, 403, { message: "The Data API root (OpenAPI) requires the service_role key" });
+        }
       }
+      const rest = path.slice("/rest/v1".length) || "/";
+      return proxy(req, res, postgrest, rest + url.search, { authorization: resolved.authorization });
     }
-    if (url.pathname === "/rest/v1" || url.pathname.startsWith("/rest/v1/")) {
-      const rest = url.pathname.slice("/rest/v1".length) || "/";
-      return proxy(req, res, postgrest, rest + url.search);
+
+    if (path === "/auth/v1" || path.startsWith("/auth/v1/")) {
+      if (!auth) return sendJson(res, 404, { message: "no Route matched with those values" });
+      const sub = path.slice("/auth/v1".length) || "/";
+      // The signing keys are public: anyone may fetch them to verify tokens.
+      if (sub !== "/.well-known/jwks.json" && req.method !== "OPTIONS") {
+        const resolved = await resolveKey(req.headers);
+        if (resolved.status) return sendJson(res, resolved.status, resolved.body);
+        req.headers.authorization = resolved.authorization;
+      }
+      return auth.handle(req, res, sub + url.search);
     }
-    const fn = /^\/functions\/v1\/([^/]+)(\/.*)?$/.exec(url.pathname);
+
+    const fn = /^\/functions\/v1\/([^/]+)(\/.*)?$/.exec(path);
     if (fn) {
-      const [, name] = fn;
-      const config = functions[name];
+      const config = functions[fn[1]];
       if (!config || config.enabled === false) {
         return sendJson(res, 404, { code: "NOT_FOUND", message: "Requested function was not found" });
       }
       // Browsers send CORS preflights without credentials; the relay lets them through.
       if (config.verifyJwt && req.method !== "OPTIONS") {
-        const header = req.headers.authorization ?? "";
-        const token = /^Bearer\s+(.+)$/i.exec(header)?.[1];
+        const token = bearer(req.headers.authorization);
         if (!token) return sendJson(res, 401, { code: 401, message: "Missing authorization header" });
-        if (!verifyJwt(token, jwtSecret)) return sendJson(res, 401, { code: 401, message: "Invalid JWT" });
+        if (!(await verifyToken(keys, token))) return sendJson(res, 401, { code: 401, message: "Invalid JWT" });
       }
-      return proxy(req, res, functionsServer, url.pathname.slice("/functions/v1".length) + url.search);
+      return proxy(req, res, functionsServer, path.slice("/functions/v1".length) + url.search);
     }
     sendJson(res, 404, { message: "no Route matched with those values" });
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((error) => {
+      if (res.headersSent) return res.destroy(error);
+      sendJson(res, 500, { message: `gateway error: ${error.message}` });
+    });
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);

@@ -8,9 +8,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bootstrap, migrate, pointCronJobsAt, seed, seededUsers } from "./database.mjs";
-import { DEFAULT_JWT_SECRET, LOCAL_PAYSTACK_SECRET_KEY, readFunctionsEnvFile, readProjectConfig } from "./config.mjs";
+import { LOCAL_PAYSTACK_SECRET_KEY, readFunctionsEnvFile, readProjectConfig } from "./config.mjs";
+import { createAuthApi, SEEDED_PASSWORD } from "./auth-server.mjs";
 import { startGateway } from "./gateway.mjs";
-import { apiKeys, userAccessToken } from "./jwt.mjs";
+import { DEFAULT_JWT_SECRET, loadProjectKeys, postgrestJwtSecret, signingKeysPath, userAccessToken } from "./keys.mjs";
 import { startPgNetDrainer } from "./pg-net-drainer.mjs";
 import { Cluster } from "./postgres.mjs";
 import { hasCommand } from "./prerequisites.mjs";
@@ -67,7 +68,10 @@ async function waitFor(check, { what, timeoutMs = 30000, child }) {
  *
  * @param {{ root: string, dataDir: string, apiPort?: number, dbPort?: number,
  *   internalPorts?: {postgrest: number, postgrestAdmin: number, functions: number, paystack: number},
- *   jwtSecret?: string, log?: (line: string) => void, echoFunctionLogs?: boolean }} options
+ *   jwtSecret?: string, legacy?: boolean, log?: (line: string) => void, echoFunctionLogs?: boolean }} options
+ *
+ * `legacy` (default: FANTOOO_LEGACY_JWT=1) starts a legacy-key project: HS256 user tokens and the
+ * anon/service_role JWT keys only (see keys.mjs).
  */
 export async function startStack(options) {
   const { root, dataDir, log = () => {}, echoFunctionLogs = false } = options;
@@ -81,6 +85,14 @@ export async function startStack(options) {
     paystack: apiPort + 12,
   };
   const jwtSecret = options.jwtSecret ?? process.env.FANTOOO_JWT_SECRET ?? DEFAULT_JWT_SECRET;
+  const legacy = options.legacy ?? process.env.FANTOOO_LEGACY_JWT === "1";
+  if (jwtSecret.length < 32) throw new StackError("FANTOOO_JWT_SECRET must be at least 32 characters long");
+  const keys = await loadProjectKeys({
+    root,
+    jwtSecret,
+    legacy,
+    signingKeysFile: signingKeysPath(root, config.signingKeysPath),
+  });
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const logDir = join(dataDir, "logs");
   mkdirSync(logDir, { recursive: true });
@@ -164,8 +176,9 @@ export async function startStack(options) {
     migrate(root, cluster);
     if (created) seed(root, cluster);
     log("migrations applied");
-    const { anonKey, serviceRoleKey } = apiKeys(jwtSecret);
-    pointCronJobsAt(cluster, { apiUrl, serviceRoleKey });
+    // The sweeper's key: a secret key, or the legacy service-role key on a legacy project.
+    const sweeperKey = keys.secretKey ?? keys.serviceRoleKey;
+    pointCronJobsAt(cluster, { apiUrl, sweeperKey });
 
     // 3. Paystack: the real API when supabase/functions/.env names a real key, else the fake.
     const functionsEnvFile = readFunctionsEnvFile(root);
@@ -175,7 +188,11 @@ export async function startStack(options) {
     if (!paystackSecretKey) {
       await assertPortFree(ports.paystack, "fake Paystack");
       const { startFakePaystack } = await import("./fake-paystack.mjs");
-      fakePaystack = await startFakePaystack({ port: ports.paystack, secretKey: LOCAL_PAYSTACK_SECRET_KEY });
+      fakePaystack = await startFakePaystack({
+        port: ports.paystack,
+        secretKey: LOCAL_PAYSTACK_SECRET_KEY,
+        webhookUrl: `${apiUrl}/functions/v1/paystack-webhook`,
+      });
       stoppers.push(() => fakePaystack.close());
       paystackSecretKey = LOCAL_PAYSTACK_SECRET_KEY;
       paystackApiUrl = fakePaystack.url;
@@ -192,7 +209,8 @@ export async function startStack(options) {
       PGRST_DB_ANON_ROLE: "anon",
       PGRST_DB_MAX_ROWS: String(config.maxRows),
       PGRST_DB_POOL: process.env.FANTOOO_PGRST_POOL ?? "20",
-      PGRST_JWT_SECRET: jwtSecret,
+      // The JWKS (plus the legacy secret while it is not revoked), as hosted PostgREST has it.
+      PGRST_JWT_SECRET: postgrestJwtSecret(keys),
       PGRST_SERVER_HOST: "127.0.0.1",
       PGRST_SERVER_PORT: String(ports.postgrest),
       PGRST_ADMIN_SERVER_PORT: String(ports.postgrestAdmin),
@@ -210,9 +228,20 @@ export async function startStack(options) {
     const functionsEnv = {
       ...functionsEnvFile,
       SUPABASE_URL: apiUrl,
-      SUPABASE_ANON_KEY: anonKey,
-      SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
       SUPABASE_DB_URL: cluster.url(),
+      // What hosted Supabase injects: the new keys and the JWKS on a project with signing keys,
+      // the legacy keys on one without; both during the move. LEGACY_JWT_SECRET is the secret a
+      // project still accepting HS256 tokens sets itself.
+      ...(keys.publishableKey
+        ? {
+          SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.publishableKey }),
+          SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.secretKey }),
+          SUPABASE_JWKS: JSON.stringify(keys.jwks),
+        }
+        : {}),
+      SUPABASE_ANON_KEY: keys.anonKey,
+      SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
+      LEGACY_JWT_SECRET: jwtSecret,
       PAYSTACK_SECRET_KEY: paystackSecretKey,
       PAYSTACK_API_URL: paystackApiUrl,
       FUNCTIONS_PORT: String(ports.functions),
@@ -233,9 +262,12 @@ export async function startStack(options) {
     log("Edge Functions ready");
 
     // 6. The gateway, then the pg_net drainer that calls through it.
+    const auth = createAuthApi({ dbUrl: cluster.url(), keys, apiUrl, jwtExpirySeconds: config.jwtExpiry, log });
+    stoppers.push(() => auth.close());
     const gateway = await startGateway({
       port: apiPort,
-      jwtSecret,
+      keys,
+      auth,
       postgrestPort: ports.postgrest,
       functionsPort: ports.functions,
       functions: config.functions,
@@ -251,14 +283,17 @@ export async function startStack(options) {
     if (crashed.length) throw new StackError(`${crashed.join(", ")} stopped while the stack was starting`);
     started = true;
 
-    const users = seededUsersWithTokens(cluster, apiUrl, jwtSecret);
+    const users = await seededUsersWithTokens(cluster, apiUrl, keys);
 
     return {
       apiUrl,
       dbUrl: cluster.url(),
       jwtSecret,
-      anonKey,
-      serviceRoleKey,
+      keys,
+      anonKey: keys.anonKey,
+      serviceRoleKey: keys.serviceRoleKey,
+      publishableKey: keys.publishableKey,
+      secretKey: keys.secretKey,
       paystackSecretKey,
       paystackApiUrl,
       fakePaystack: fakePaystack !== null,
@@ -280,9 +315,9 @@ export async function startStack(options) {
  * and `remove()`, which deletes the folder: call it after `stop()` (logs live there until then).
  * On a failed start the folder is removed and the error carries the last lines of the logs.
  *
- * @param {{ root: string, prefix?: string, log?: (line: string) => void }} options
+ * @param {{ root: string, prefix?: string, log?: (line: string) => void, legacy?: boolean }} options
  */
-export async function startThrowawayStack({ root, prefix = "fantooo-", log }) {
+export async function startThrowawayStack({ root, prefix = "fantooo-", log, legacy }) {
   const dataDir = mkdtempSync(join(tmpdir(), prefix));
   const remove = () => rmSync(dataDir, { recursive: true, force: true });
   try {
@@ -300,6 +335,7 @@ export async function startThrowawayStack({ root, prefix = "fantooo-", log }) {
       dbPort: await freePort(),
       internalPorts,
       log,
+      legacy,
     });
     return { ...stack, dataDir, internalPorts, remove };
   } catch (error) {
@@ -315,12 +351,20 @@ export async function startThrowawayStack({ root, prefix = "fantooo-", log }) {
   }
 }
 
-/** The seeded auth users, each with a fresh access token (what `npm start` and `status` print). */
-export function seededUsersWithTokens(cluster, apiUrl, secret) {
-  return seededUsers(cluster).map((user) => ({
+// Printed tokens belong to no sign-in: the nil session id is what GoTrue (and the stand-in) read as
+// "no session", so /auth/v1/user accepts them too.
+const NO_SESSION = "00000000-0000-0000-0000-000000000000";
+
+/**
+ * The seeded auth users, each with its local password and a fresh access token (what `npm start`
+ * and `status` print).
+ */
+export function seededUsersWithTokens(cluster, apiUrl, keys) {
+  return Promise.all(seededUsers(cluster).map(async (user) => ({
     ...user,
-    accessToken: userAccessToken({ id: user.id, email: user.email, apiUrl, secret }),
-  }));
+    password: SEEDED_PASSWORD,
+    accessToken: await userAccessToken(keys, { id: user.id, email: user.email, apiUrl, sessionId: NO_SESSION }),
+  })));
 }
 
 /** The `supabase status -o env` names, plus the Paystack values local callers need. */
@@ -330,8 +374,11 @@ export function statusEnv(stack) {
     DB_URL: stack.dbUrl,
     FUNCTIONS_URL: `${stack.apiUrl}/functions/v1`,
     JWT_SECRET: stack.jwtSecret,
+    ...(stack.publishableKey ? { PUBLISHABLE_KEY: stack.publishableKey, SECRET_KEY: stack.secretKey } : {}),
     ANON_KEY: stack.anonKey,
     SERVICE_ROLE_KEY: stack.serviceRoleKey,
+    JWKS_URL: `${stack.apiUrl}/auth/v1/.well-known/jwks.json`,
+    KEYS_MODE: stack.keys.mode,
     PAYSTACK_SECRET_KEY: stack.paystackSecretKey,
     PAYSTACK_API_URL: stack.paystackApiUrl,
   };

@@ -33,6 +33,40 @@ export function parseProveSummary(output) {
   return { passed: total - failed, failed };
 }
 
+// What runs again on the legacy-key stack: everything that authenticates.
+const LEGACY_SUITES = ["tests/smoke/keys.test.ts", "tests/auth", "tests/functions"];
+
+/** vitest over `files` (all of tests/ when empty) against `stack`; counts from its JSON report. */
+async function runVitest(bin, root, stack, files) {
+  const report = join(stack.dataDir, "vitest.json");
+  const { code } = await run(bin("vitest"), [
+    "run", ...files, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`,
+  ], { cwd: root, env: { ...statusEnv(stack), FANTOOO_TEST_STACK: "1" } });
+  let passed = 0, failed = 0;
+  try {
+    const json = JSON.parse(readFileSync(report, "utf8"));
+    passed = json.numPassedTests;
+    failed = json.numFailedTests;
+  } catch {
+    failed = 1; // no report: vitest itself failed
+  }
+  return { passed, failed, ok: code === 0 && passed > 0 };
+}
+
+/** Stops a throwaway stack, printing its logs' tails first when a suite failed. */
+async function stopAndReport(stack, suites, run) {
+  if (!stack) return;
+  await stack.stop();
+  if (suites.some((s) => !s.ok)) {
+    console.log(`logs of the failed run were in ${stack.logDir} (now removed); tails:`);
+    for (const name of ["functions", "postgrest"]) {
+      const { output } = await run("tail", ["-n", "15", join(stack.logDir, `${name}.log`)], { echo: false });
+      console.log(`--- ${name} ---\n${output}`);
+    }
+  }
+  stack.remove();
+}
+
 export async function runTests({ root, args = [] }) {
   const bin = (name) => join(root, "node_modules", ".bin", name);
   const suites = [];
@@ -87,35 +121,37 @@ export async function runTests({ root, args = [] }) {
     // 4. vitest, over HTTP through the gateway and directly on the database.
     if (wants("vitest")) {
       heading("vitest (tests/)");
-      const report = join(stack.dataDir, "vitest.json");
-      const { code } = await run(bin("vitest"), [
-        "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`,
-      ], { cwd: root, env: { ...statusEnv(stack), FANTOOO_TEST_STACK: "1" } });
-      let passed = 0, failed = 0;
-      try {
-        const json = JSON.parse(readFileSync(report, "utf8"));
-        passed = json.numPassedTests;
-        failed = json.numFailedTests;
-      } catch {
-        failed = 1; // no report: vitest itself failed
-      }
-      record("vitest", passed, failed, code === 0 && passed > 0);
+      const { passed, failed, ok } = await runVitest(bin, root, stack, []);
+      record("vitest", passed, failed, ok);
     }
   } catch (error) {
     console.error(`[stack] ${error.message}`);
     record("stack", 0, 1, false);
   } finally {
-    await stack?.stop();
-    if (suites.some((s) => !s.ok) && stack) {
-      console.log(`logs of the failed run were in ${stack.logDir} (now removed); tails:`);
-      for (const name of ["functions", "postgrest"]) {
-        const { output } = await run("tail", ["-n", "15", join(stack.logDir, `${name}.log`)], { echo: false });
-        console.log(`--- ${name} ---\n${output}`);
-      }
-    }
-    stack?.remove();
+    await stopAndReport(stack, suites, run);
   }
 
+  // 5. The same suites of keys, Auth and functions on a legacy-key project (FANTOOO_LEGACY_JWT=1),
+  //    so that both kinds of hosted project are covered.
+  if (wants("vitest") || wants("legacy")) {
+    let legacyStack;
+    try {
+      heading("vitest on a legacy-key stack (FANTOOO_LEGACY_JWT=1)");
+      legacyStack = await startThrowawayStack({
+        root,
+        prefix: "fantooo-legacy-",
+        legacy: true,
+        log: (line) => console.log(`[stack] ${line}`),
+      });
+      const { passed, failed, ok } = await runVitest(bin, root, legacyStack, LEGACY_SUITES);
+      record("vitest (legacy keys)", passed, failed, ok);
+    } catch (error) {
+      console.error(`[stack] ${error.message}`);
+      record("legacy stack", 0, 1, false);
+    } finally {
+      await stopAndReport(legacyStack, suites, run);
+    }
+  }
   console.log("\n=== summary ===");
   for (const s of suites) console.log(`${s.name}: ${s.passed} passed, ${s.failed} failed${s.ok ? "" : "  <-- FAILED"}`);
   const passed = suites.reduce((n, s) => n + s.passed, 0);

@@ -2,15 +2,19 @@
 -- by `supabase db push`). Fixed ids so that the tokens the local stack prints stay stable.
 
 -- Auth users: on Supabase these come from sign-up through GoTrue; locally the stack signs an
--- access token for each of them (see `npm start` output).
-insert into auth.users (id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data)
+-- access token for each of them (see `npm start` output). Each signs in through the local Auth
+-- API with the password `password123` (SEEDED_PASSWORD in local/auth-server.mjs), stored as
+-- GoTrue stores passwords: a bcrypt hash.
+insert into auth.users (id, aud, role, email, encrypted_password, email_confirmed_at, raw_app_meta_data, raw_user_meta_data)
 values
-  ('11111111-1111-4111-8111-111111111111', 'authenticated', 'authenticated', 'alice@example.com', now(), '{"provider":"email"}', '{"persona":"real_user"}'),
-  ('22222222-2222-4222-8222-222222222222', 'authenticated', 'authenticated', 'brian@example.com', now(), '{"provider":"email"}', '{"persona":"real_user"}'),
-  ('33333333-3333-4333-8333-333333333333', 'authenticated', 'authenticated', 'olivia@fantooo.local', now(), '{"provider":"email"}', '{"persona":"operator"}'),
-  ('44444444-4444-4444-8444-444444444444', 'authenticated', 'authenticated', 'oscar@fantooo.local', now(), '{"provider":"email"}', '{"persona":"operator"}'),
-  ('55555555-5555-4555-8555-555555555555', 'authenticated', 'authenticated', 'admin@fantooo.local', now(), '{"provider":"email"}', '{"persona":"admin"}')
-on conflict (id) do nothing;
+  ('11111111-1111-4111-8111-111111111111', 'authenticated', 'authenticated', 'alice@example.com', extensions.crypt('password123', extensions.gen_salt('bf')), now(), '{"provider":"email"}', '{"persona":"real_user"}'),
+  ('22222222-2222-4222-8222-222222222222', 'authenticated', 'authenticated', 'brian@example.com', extensions.crypt('password123', extensions.gen_salt('bf')), now(), '{"provider":"email"}', '{"persona":"real_user"}'),
+  ('33333333-3333-4333-8333-333333333333', 'authenticated', 'authenticated', 'olivia@fantooo.local', extensions.crypt('password123', extensions.gen_salt('bf')), now(), '{"provider":"email"}', '{"persona":"operator"}'),
+  ('44444444-4444-4444-8444-444444444444', 'authenticated', 'authenticated', 'oscar@fantooo.local', extensions.crypt('password123', extensions.gen_salt('bf')), now(), '{"provider":"email"}', '{"persona":"operator"}'),
+  ('55555555-5555-4555-8555-555555555555', 'authenticated', 'authenticated', 'admin@fantooo.local', extensions.crypt('password123', extensions.gen_salt('bf')), now(), '{"provider":"email"}', '{"persona":"admin"}')
+-- A database seeded before the users had passwords gets them; a password changed since is kept.
+on conflict (id) do update set encrypted_password = excluded.encrypted_password
+  where auth.users.encrypted_password is null;
 
 -- Profiles of the seeded accounts (SPEC section 9: real users insert their own row after sign-up,
 -- admins create operators and admins; here the seed does it as the superuser).

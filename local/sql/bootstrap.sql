@@ -81,6 +81,67 @@ create table if not exists auth.users (
 create unique index if not exists users_email_partial_key on auth.users (email) where email is not null;
 grant all on auth.users to service_role;
 
+-- The columns the local Auth stand-in (local/auth-server.mjs) reads and writes, as GoTrue defines
+-- them; confirmed_at is GoTrue's generated column (the first confirmation of email or phone).
+alter table auth.users add column if not exists phone_confirmed_at timestamptz;
+alter table auth.users add column if not exists confirmed_at timestamptz
+  generated always as (least(email_confirmed_at, phone_confirmed_at)) stored;
+alter table auth.users add column if not exists banned_until timestamptz;
+alter table auth.users add column if not exists deleted_at timestamptz;
+
+-- Sessions and refresh tokens: the subset of GoTrue's tables the stand-in uses, same names and
+-- types. Logging out deletes sessions; their refresh tokens go with them.
+do $$
+begin
+  if not exists (select 1 from pg_type t join pg_namespace n on n.oid = t.typnamespace
+                 where n.nspname = 'auth' and t.typname = 'aal_level') then
+    create type auth.aal_level as enum ('aal1', 'aal2', 'aal3');
+  end if;
+end
+$$;
+
+create table if not exists auth.sessions (
+  id uuid primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  created_at timestamptz,
+  updated_at timestamptz,
+  factor_id uuid,
+  aal auth.aal_level,
+  not_after timestamptz,
+  refreshed_at timestamp,
+  user_agent text,
+  ip inet,
+  tag text
+);
+create index if not exists sessions_user_id_idx on auth.sessions (user_id);
+create index if not exists user_id_created_at_idx on auth.sessions (user_id, created_at);
+comment on table auth.sessions is 'Auth: Stores session data associated to a user.';
+
+create table if not exists auth.refresh_tokens (
+  instance_id uuid,
+  id bigserial primary key,
+  token varchar(255),
+  user_id varchar(255),
+  revoked boolean,
+  created_at timestamptz,
+  updated_at timestamptz,
+  parent varchar(255),
+  session_id uuid references auth.sessions (id) on delete cascade
+);
+create unique index if not exists refresh_tokens_token_unique on auth.refresh_tokens (token);
+create index if not exists refresh_tokens_instance_id_user_id_idx on auth.refresh_tokens (instance_id, user_id);
+create index if not exists refresh_tokens_parent_idx on auth.refresh_tokens (parent);
+create index if not exists refresh_tokens_session_id_revoked_idx on auth.refresh_tokens (session_id, revoked);
+create index if not exists refresh_tokens_updated_at_idx on auth.refresh_tokens (updated_at desc);
+comment on table auth.refresh_tokens is 'Auth: Store of tokens used to refresh JWT tokens once they expire.';
+
+-- As in GoTrue's schema, only Auth itself (and the dashboard) may touch sessions and tokens: the
+-- Data API roles get nothing, service_role included.
+revoke all on auth.sessions, auth.refresh_tokens from public, anon, authenticated, service_role;
+revoke all on sequence auth.refresh_tokens_id_seq from public, anon, authenticated, service_role;
+grant all on auth.sessions, auth.refresh_tokens to supabase_auth_admin, dashboard_user;
+grant all on sequence auth.refresh_tokens_id_seq to supabase_auth_admin, dashboard_user;
+
 -- The request helpers exactly as GoTrue's migrations define them: PostgREST puts the verified JWT
 -- claims in request.jwt.claims (and older versions in request.jwt.claim.*).
 create or replace function auth.uid() returns uuid
@@ -121,3 +182,12 @@ $$;
 
 grant execute on function auth.uid(), auth.role(), auth.email(), auth.jwt()
   to anon, authenticated, service_role;
+
+-- Realtime: Supabase creates this publication, empty, in every project; migrations add tables.
+do $$
+begin
+  if not exists (select 1 from pg_catalog.pg_publication where pubname = 'supabase_realtime') then
+    create publication supabase_realtime;
+  end if;
+end
+$$;

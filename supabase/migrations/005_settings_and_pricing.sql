@@ -5,7 +5,7 @@
 -- API (real users get prices through public.message_price, never the operator-side timeouts); only
 -- admins may update it. It cannot be inserted or deleted through the API.
 --
--- The cron target (functions URL and service-role key, for environments without Vault) is kept in
+-- The cron target (functions URL and the sweeper's key, for environments without Vault) is kept in
 -- private.cron_settings instead of on public.settings: column-level revokes there would break
 -- `select=*` for admins, and the key must not be readable by any API role.
 
@@ -81,16 +81,17 @@ create policy "admins update settings" on public.settings
   with check ((select public.is_admin()));
 
 -- Where pg_cron's idle-sweeper job sends its request when Vault holds no 'project_url' /
--- 'service_role_key' secrets (local stack, self-hosting). Readable by the postgres role only.
+-- 'sweeper_key' secrets (local stack, self-hosting). Readable by the postgres role only.
 create table private.cron_settings (
   id boolean primary key default true check (id),
   project_url text,
-  service_role_key text,
+  sweeper_key text,
   updated_at timestamptz not null default now()
 );
 comment on table private.cron_settings is
   'Fallback for Vault: the project URL (functions live at <project_url>/functions/v1/<name>) and the '
-  'service-role key the idle-sweeper cron job sends. Not readable by any API role.';
+  'key the idle-sweeper cron job sends (a secret key, or the legacy service-role key). Not readable '
+  'by any API role.';
 revoke all on table private.cron_settings from public, anon, authenticated, service_role;
 insert into private.cron_settings (id) values (true);
 

@@ -101,6 +101,13 @@ begin
     end if;
   end loop;
 
+  -- The health record admins watch (010): a sweep that stops succeeding leaves it behind.
+  update public.sweeper_status
+     set last_success_at = now(), last_released = v_released, last_flagged = v_newly_flagged,
+         last_duration_ms = (extract(epoch from clock_timestamp() - now()) * 1000)::integer,
+         runs = runs + 1, updated_at = now()
+   where id;
+
   return jsonb_build_object('released', v_released, 'flagged', v_newly_flagged);
 end;
 $$;

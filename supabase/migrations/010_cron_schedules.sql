@@ -1,15 +1,18 @@
 -- Fantooo: scheduled jobs (SPEC sections 1, 3 and 7).
 --
 --   idle-sweeper               every minute   POST <project_url>/functions/v1/idle-sweeper with the
---                                             service-role key (the Edge Function calls
+--                                             sweeper's key (the Edge Function calls
 --                                             public.sweep_idle_chats and reports the duration)
 --   auto-close-inactive-chats  hourly         private.close_inactive_chats() (close_reason inactivity)
 --   operator-stats-rollup      hourly (:15)   private.rollup_operator_stats(): today's and
 --                                             yesterday's operator_stats rows
 --
--- The project URL and key come from Vault (vault.decrypted_secrets 'project_url' and
--- 'service_role_key') where Vault exists, else from private.cron_settings (005), which the local
--- stack fills. cron.schedule upserts by job name, so re-running this file is harmless.
+-- The project URL and the sweeper's key come from Vault (vault.decrypted_secrets 'project_url' and
+-- 'sweeper_key', a secret key `sb_secret_…` or, on a legacy project, the service-role JWT) where
+-- Vault exists, else from private.cron_settings (005), which the local stack fills. Every
+-- successful sweep is recorded in public.sweeper_status, so a sweep that keeps failing (a rotated
+-- key answered 401) shows as an old last_success_at. cron.schedule upserts by job name, so
+-- re-running this file is harmless.
 
 create extension if not exists pg_cron with schema pg_catalog;
 
@@ -23,8 +26,32 @@ begin
 end
 $$;
 
+-- The health of the idle sweep: one row, written by public.sweep_idle_chats() (007) on every
+-- successful run. Admins read it (and get_admin_dashboard reports last_sweep_at).
+create table public.sweeper_status (
+  id boolean primary key default true check (id),
+  last_success_at timestamptz,
+  last_released integer not null default 0,
+  last_flagged integer not null default 0,
+  last_duration_ms integer not null default 0,
+  runs bigint not null default 0,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+comment on table public.sweeper_status is
+  'The last successful idle sweep. A last_success_at older than a few minutes means the cron job '
+  'is failing (for example 401 after a key rotation: update the Vault secret sweeper_key).';
+insert into public.sweeper_status (id) values (true);
+alter table public.sweeper_status enable row level security;
+revoke all on table public.sweeper_status from anon, authenticated;
+grant select on table public.sweeper_status to authenticated;
+create policy "admins read the sweeper status" on public.sweeper_status
+  for select to authenticated
+  using ((select public.is_admin()));
+
 -- Queues the HTTP call that runs the idle sweep: POST <project_url>/functions/v1/idle-sweeper with
--- `Authorization: Bearer <service-role key>`. Reads both from Vault when its secrets exist, else from
+-- the sweeper's key in `apikey` (and, for a legacy JWT key, also as `Authorization: Bearer`, which
+-- verify_jwt-era functions read). Reads both from Vault when its secrets exist, else from
 -- private.cron_settings; raises (the cron run is then recorded as failed) when neither is
 -- configured. Returns the pg_net request id. Called by the idle-sweeper job as postgres.
 create or replace function private.invoke_idle_sweeper()
@@ -35,31 +62,34 @@ as $$
 declare
   v_url text;
   v_key text;
+  v_headers jsonb;
 begin
   if to_regclass('vault.decrypted_secrets') is not null then
     execute $q$
       select max(s.decrypted_secret) filter (where s.name = 'project_url'),
-             max(s.decrypted_secret) filter (where s.name = 'service_role_key')
+             max(s.decrypted_secret) filter (where s.name = 'sweeper_key')
         from vault.decrypted_secrets s
-       where s.name in ('project_url', 'service_role_key')
+       where s.name in ('project_url', 'sweeper_key')
     $q$ into v_url, v_key;
   end if;
   if v_url is null or v_key is null then
-    select coalesce(v_url, cs.project_url), coalesce(v_key, cs.service_role_key)
+    select coalesce(v_url, cs.project_url), coalesce(v_key, cs.sweeper_key)
       into v_url, v_key
       from private.cron_settings cs;
   end if;
   if v_url is null or v_key is null then
-    raise exception 'idle-sweeper target not configured: set Vault secrets project_url and service_role_key, '
-                    'or private.cron_settings.project_url and service_role_key';
+    raise exception 'idle-sweeper target not configured: set Vault secrets project_url and sweeper_key, '
+                    'or private.cron_settings.project_url and sweeper_key';
   end if;
 
+  v_headers := jsonb_build_object('Content-Type', 'application/json', 'apikey', v_key);
+  if v_key not like 'sb\_%' then
+    v_headers := v_headers || jsonb_build_object('Authorization', 'Bearer ' || v_key);
+  end if;
   return net.http_post(
     url := rtrim(v_url, '/') || '/functions/v1/idle-sweeper',
     body := '{}'::jsonb,
-    headers := jsonb_build_object(
-      'Content-Type', 'application/json',
-      'Authorization', 'Bearer ' || v_key),
+    headers := v_headers,
     timeout_milliseconds := 5000
   );
 end;

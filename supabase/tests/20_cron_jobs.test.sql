@@ -1,9 +1,9 @@
 -- Scheduled jobs: pg_cron runs the idle sweeper every minute (an HTTP POST to the idle-sweeper Edge
--- Function with the service-role key, through pg_net) and the auto-close hourly; the key store is not
--- readable through the API.
+-- Function with the sweeper's key, through pg_net) and the auto-close hourly; the key store is not
+-- readable through the API; every successful sweep is recorded for admins.
 begin;
 set local search_path = extensions, public;
-select plan(14);
+select plan(25);
 
 select has_extension('pg_cron', 'pg_cron is installed');
 select results_eq(
@@ -24,18 +24,56 @@ select has_function('net', 'http_post', array['text', 'jsonb', 'jsonb', 'jsonb',
   'net.http_post (pg_net or the local stand-in) is there for the idle-sweeper job');
 
 -- The idle-sweeper command ---------------------------------------------------------------------------------------------
-update private.cron_settings set project_url = null, service_role_key = null;
+update private.cron_settings set project_url = null, sweeper_key = null;
 select throws_like($$select private.invoke_idle_sweeper()$$,
   'idle-sweeper target not configured%', 'without a configured target the job fails loudly');
 
-update private.cron_settings set project_url = 'http://gateway.test:54321/', service_role_key = 'service-key-for-test';
+update private.cron_settings set project_url = 'http://gateway.test:54321/', sweeper_key = 'sb_secret_for_test';
 select isnt(private.invoke_idle_sweeper(), null::bigint, 'the job queues an HTTP request');
 select results_eq(
-  $$select method::text, url, headers ->> 'Authorization', headers ->> 'Content-Type'
+  $$select method::text, url, headers ->> 'apikey', headers ->> 'Authorization', headers ->> 'Content-Type'
       from net.http_request_queue order by id desc limit 1$$,
   $$values ('POST'::text, 'http://gateway.test:54321/functions/v1/idle-sweeper'::text,
-            'Bearer service-key-for-test'::text, 'application/json'::text)$$,
-  'a POST to <project_url>/functions/v1/idle-sweeper with the service-role key');
+            'sb_secret_for_test'::text, null::text, 'application/json'::text)$$,
+  'a POST to <project_url>/functions/v1/idle-sweeper with a secret key in apikey only (it is not a JWT)');
+
+update private.cron_settings set sweeper_key = 'eyJhbGciOiJIUzI1NiJ9.legacy.service-role';
+select isnt(private.invoke_idle_sweeper(), null::bigint, 'the job queues an HTTP request with a legacy key');
+select results_eq(
+  $$select headers ->> 'apikey', headers ->> 'Authorization' from net.http_request_queue order by id desc limit 1$$,
+  $$values ('eyJhbGciOiJIUzI1NiJ9.legacy.service-role'::text, 'Bearer eyJhbGciOiJIUzI1NiJ9.legacy.service-role'::text)$$,
+  'a legacy service-role JWT also goes as the bearer token');
+
+-- The sweep's health record --------------------------------------------------------------------------------------------
+update public.sweeper_status set last_success_at = null, runs = 0;
+select lives_ok($$select public.sweep_idle_chats()$$, 'a sweep by a trusted caller runs');
+select results_eq(
+  $$select last_success_at = now(), runs from public.sweeper_status$$,
+  $$values (true, 1::bigint)$$,
+  'and records its success in sweeper_status');
+set local role authenticated;
+set local request.jwt.claims = '{"sub":"55555555-5555-4555-8555-555555555555","role":"authenticated"}';
+select results_eq($$select runs from public.sweeper_status$$, $$values (1::bigint)$$, 'an admin reads the sweeper status');
+select throws_ok($$update public.sweeper_status set runs = 0$$, '42501', null, 'but cannot change it');
+set local request.jwt.claims = '{"sub":"11111111-1111-4111-8111-111111111111","role":"authenticated"}';
+select is_empty($$select * from public.sweeper_status$$, 'a real user reads nothing of it');
+set local request.jwt.claims = '{"sub":"33333333-3333-4333-8333-333333333333","role":"authenticated"}';
+select is_empty($$select * from public.sweeper_status$$, 'nor does an operator');
+set local role anon;
+set local request.jwt.claims = '{"role":"anon"}';
+select throws_ok($$select * from public.sweeper_status$$, '42501', null, 'anon has no access at all');
+reset role;
+
+-- Realtime -------------------------------------------------------------------------------------------------------------
+select is(
+  (select string_agg(tablename::text, ',' order by tablename::text) from pg_publication_tables
+    where pubname = 'supabase_realtime'),
+  'chats,messages',
+  'chats and messages are in the supabase_realtime publication');
+select is_empty(
+  $$select attname from pg_publication_tables t, unnest(t.attnames) as attname
+     where t.pubname = 'supabase_realtime' and attname ilike '%operator%'$$,
+  'no published column names an operator');
 
 -- The key store --------------------------------------------------------------------------------------------------------
 set local role service_role;

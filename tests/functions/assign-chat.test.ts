@@ -208,6 +208,10 @@ describe("idle-sweeper", () => {
       [setUp],
     );
     expect(rows).toEqual([{ status: "succeeded" }]);
+    // The cron job sent the sweeper's key from its settings, and the sweep recorded its success.
+    const status = await db().query("select last_success_at, runs from public.sweeper_status");
+    expect(new Date(status.rows[0].last_success_at).getTime()).toBeGreaterThanOrEqual(setUp.getTime());
+    expect(Number(status.rows[0].runs)).toBeGreaterThan(0);
   }, 90_000);
 
   it("overlapping sweeps release each idle chat exactly once", async () => {
@@ -222,7 +226,7 @@ describe("idle-sweeper", () => {
     const sweeps = await Promise.all(Array.from({ length: 4 }, () =>
       fetch(`${stack.functionsUrl}/idle-sweeper`, {
         method: "POST",
-        headers: { Authorization: `Bearer ${stack.serviceRoleKey}`, "Content-Type": "application/json" },
+        headers: { apikey: stack.secretKey, "Content-Type": "application/json" },
         body: "{}",
       })
     ));
@@ -238,8 +242,8 @@ describe("idle-sweeper", () => {
     expect(rows).toEqual([{ n: 0 }]);
   });
 
-  it("refuses anything but the service-role key", async () => {
-    for (const token of [stack.anonKey, accessToken(available)]) {
+  it("refuses anything but a secret key", async () => {
+    for (const token of [stack.publishableKey, accessToken(available)]) {
       const response = await fetch(`${stack.functionsUrl}/idle-sweeper`, { method: "POST", headers: { Authorization: `Bearer ${token}` } });
       expect(response.status).toBe(401);
       expect((await response.json()).error.code).toBe("unauthorized");

@@ -5,6 +5,7 @@ import { chmodSync, cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } fr
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { createClient } from "@supabase/supabase-js";
 import { afterAll, describe, expect, it } from "vitest";
 
 const repo = resolve(import.meta.dirname, "..", "..");
@@ -134,5 +135,64 @@ describe("npm start with bad configuration", () => {
     expect(fixed.output).toContain("PostgreSQL reused"); // the same data folder, not a new cluster
     expect(fixed.output).toContain("Fantooo local stack is running");
     expect(fixed.status).toBe(0);
+  });
+});
+
+describe("npm run status", () => {
+  it("prints both kinds of keys, and the seeded users' passwords, in every form of -o", { timeout: 180_000 }, async () => {
+    const project = scratchProject();
+    const env = cliEnv(project, await freePorts());
+    const cli = join(project, "local", "cli.mjs");
+    const child = spawn(process.execPath, [cli, "start"], { env });
+    let output = "";
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not up in time:\n${output}`)), 150_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk;
+        if (output.includes("Ctrl-C stops it")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+    });
+    try {
+      expect(output).toMatch(/Publishable key: sb_publishable_/);
+      expect(output).toMatch(/Secret key: sb_secret_/);
+      // The printed password signs the seeded user in through the Auth API, and the printed token works.
+      const password = /alice@example\.com \/ (\S+) \(real_user/.exec(output)?.[1];
+      const token = new RegExp(`alice@example\\.com[^\\n]*\\n\\s+(\\S+)`).exec(output)?.[1];
+      const apiUrl = `http://127.0.0.1:${env.FANTOOO_API_PORT}`;
+      const publishable = /Publishable key: (\S+)/.exec(output)![1];
+      const client = createClient(apiUrl, publishable, { auth: { persistSession: false, autoRefreshToken: false } });
+      const signedIn = await client.auth.signInWithPassword({ email: "alice@example.com", password: password! });
+      expect(signedIn.error).toBeNull();
+      expect((await client.auth.getUser(token)).data.user?.email).toBe("alice@example.com");
+      const status = (...args: string[]) => spawnSync(process.execPath, [cli, "status", ...args], { env, encoding: "utf8" });
+      for (const args of [["-o", "env"], ["--output", "env"], ["--output=env"]]) {
+        const result = status(...args);
+        expect(result.status, args.join(" ")).toBe(0);
+        const lines = Object.fromEntries(result.stdout.trim().split("\n").map((line) => {
+          const [key, value] = line.split(/=(.*)/s);
+          return [key, JSON.parse(value)];
+        }));
+        expect(lines.PUBLISHABLE_KEY).toMatch(/^sb_publishable_/);
+        expect(lines.SECRET_KEY).toMatch(/^sb_secret_/);
+        expect(lines.ANON_KEY).toMatch(/^eyJ/);
+        expect(lines.SERVICE_ROLE_KEY).toMatch(/^eyJ/);
+        expect(lines.JWKS_URL).toBe(`${lines.API_URL}/auth/v1/.well-known/jwks.json`);
+      }
+      expect(JSON.parse(status("-o", "json").stdout).PUBLISHABLE_KEY).toMatch(/^sb_publishable_/);
+      const unknown = status("-o", "yaml");
+      expect(unknown.status).toBe(2);
+      expect(unknown.stderr).toContain("unknown output format yaml");
+      const badFlag = status("--outptu", "env");
+      expect(badFlag.status).toBe(2);
+      expect(badFlag.stderr).toContain("--outptu");
+    } finally {
+      child.kill("SIGINT");
+      await new Promise((resolve) => child.once("exit", resolve));
+    }
   });
 });

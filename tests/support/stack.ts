@@ -4,8 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import pg from "pg";
-// @ts-expect-error: a plain ESM module of the local stack
-import { signJwt } from "../../local/jwt.mjs";
+import { type PrivateJwk, signToken, userClaims } from "./tokens.ts";
 
 function readStackEnv(): Record<string, string> {
   if (process.env.API_URL && process.env.DB_URL) return process.env as Record<string, string>;
@@ -21,43 +20,50 @@ export const stack = {
   functionsUrl: `${env.API_URL}/functions/v1`,
   dbUrl: env.DB_URL,
   jwtSecret: env.JWT_SECRET,
+  /** "signing-keys" (ES256 user tokens, sb_ keys) or "legacy" (FANTOOO_LEGACY_JWT=1). */
+  keysMode: env.KEYS_MODE ?? "signing-keys",
+  /** The publishable and secret keys, or the legacy anon/service_role keys on a legacy stack. */
+  publishableKey: env.PUBLISHABLE_KEY ?? env.ANON_KEY,
+  secretKey: env.SECRET_KEY ?? env.SERVICE_ROLE_KEY,
   anonKey: env.ANON_KEY,
   serviceRoleKey: env.SERVICE_ROLE_KEY,
   paystackSecretKey: env.PAYSTACK_SECRET_KEY,
   paystackApiUrl: env.PAYSTACK_API_URL,
 };
 
-/** An access token for a user id, signed like GoTrue signs them (HS256, the stack's secret). */
+/** The stack's private signing key (supabase/signing_keys.json, as the CLI keeps it). */
+export function signingKey(): PrivateJwk {
+  const path = join(import.meta.dirname, "..", "..", "supabase", "signing_keys.json");
+  return JSON.parse(readFileSync(path, "utf8"))[0];
+}
+
+/**
+ * An access token for a user id, signed as the stack's Auth signs them: ES256 with the signing key
+ * (HS256 with the JWT secret on a legacy stack). `claims` override or add claims.
+ */
 export function accessToken(userId: string, claims: Record<string, unknown> = {}): string {
-  const now = Math.floor(Date.now() / 1000);
-  return signJwt({
-    sub: userId,
-    role: "authenticated",
-    aud: "authenticated",
-    iat: now,
-    exp: now + 3600,
-    ...claims,
-  }, stack.jwtSecret);
+  const payload = userClaims(userId, { iss: `${stack.apiUrl}/auth/v1`, ...claims });
+  return signToken(payload, stack.keysMode === "legacy" ? { secret: stack.jwtSecret } : { jwk: signingKey() });
 }
 
 const clientOptions = { auth: { persistSession: false, autoRefreshToken: false } };
 
-/** supabase-js as a browser with the anon key and no session. */
+/** supabase-js as a browser with the publishable key and no session. */
 export function anonClient(): SupabaseClient {
-  return createClient(stack.apiUrl, stack.anonKey, clientOptions);
+  return createClient(stack.apiUrl, stack.publishableKey, clientOptions);
 }
 
 /** supabase-js as a signed-in user. */
 export function userClient(userId: string): SupabaseClient {
-  return createClient(stack.apiUrl, stack.anonKey, {
+  return createClient(stack.apiUrl, stack.publishableKey, {
     ...clientOptions,
     global: { headers: { Authorization: `Bearer ${accessToken(userId)}` } },
   });
 }
 
-/** supabase-js with the service-role key (bypasses RLS), as server code would. */
+/** supabase-js with the secret key (bypasses RLS), as server code would. */
 export function serviceClient(): SupabaseClient {
-  return createClient(stack.apiUrl, stack.serviceRoleKey, clientOptions);
+  return createClient(stack.apiUrl, stack.secretKey, clientOptions);
 }
 
 let pool: pg.Pool | undefined;

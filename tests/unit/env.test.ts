@@ -1,11 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { loadEnv } from "../../supabase/functions/_shared/env.ts";
+import { allServiceKeys, loadEnv as loadWith, publishableKey, serviceKey } from "../../supabase/functions/_shared/env.ts";
+import { envSchema as assignEnv } from "../../supabase/functions/assign-chat/app.ts";
+import { envSchema as checkoutEnv } from "../../supabase/functions/credits-checkout/app.ts";
+import { envSchema as sweeperEnv } from "../../supabase/functions/idle-sweeper/app.ts";
+import { envSchema as webhookEnv } from "../../supabase/functions/paystack-webhook/app.ts";
+
+// credits-checkout reads the most variables (keys of both kinds, user tokens, Paystack's API).
+const loadEnv = (source: Record<string, string | undefined>) => loadWith(checkoutEnv, source);
 
 const complete = {
   SUPABASE_URL: "http://127.0.0.1:54321",
   SUPABASE_ANON_KEY: "anon-key",
   SUPABASE_SERVICE_ROLE_KEY: "service-key",
-  SUPABASE_DB_URL: "postgresql://postgres:postgres@127.0.0.1:54322/postgres",
   PAYSTACK_SECRET_KEY: "sk_test_x",
 };
 
@@ -25,7 +31,8 @@ describe("loadEnv accepts a complete environment", () => {
     ["reads a list of IPv4 and IPv6 addresses", "203.0.113.7, 2001:DB8::7", ["203.0.113.7", "2001:db8::7"]],
   ];
   it.each(sources)("%s", (_name, value, expected) => {
-    expect(loadEnv({ ...complete, PAYSTACK_WEBHOOK_ALLOWED_IPS: value }).PAYSTACK_WEBHOOK_ALLOWED_IPS).toEqual(expected);
+    const env = loadWith(webhookEnv, { ...complete, PAYSTACK_WEBHOOK_ALLOWED_IPS: value });
+    expect(env.PAYSTACK_WEBHOOK_ALLOWED_IPS).toEqual(expected);
   });
 
   const accepted: Array<[string, Record<string, string>, string, unknown]> = [
@@ -42,10 +49,26 @@ describe("loadEnv names every missing or invalid variable", () => {
   const refused: Array<[string, Record<string, string | undefined>, string[]]> = [
     ["nothing set", {}, [
       "SUPABASE_URL is missing",
-      "SUPABASE_ANON_KEY is missing",
-      "SUPABASE_SERVICE_ROLE_KEY is missing",
-      "SUPABASE_DB_URL is missing",
       "PAYSTACK_SECRET_KEY is missing",
+    ]],
+    ["no keys of either kind", { ...complete, SUPABASE_ANON_KEY: undefined, SUPABASE_SERVICE_ROLE_KEY: undefined }, [
+      "SUPABASE_PUBLISHABLE_KEYS is missing (or the legacy SUPABASE_ANON_KEY)",
+      "SUPABASE_SECRET_KEYS is missing (or the legacy SUPABASE_SERVICE_ROLE_KEY)",
+    ]],
+    ["secret keys that are not a JSON object", { ...complete, SUPABASE_SECRET_KEYS: "sb_secret_x" }, [
+      'SUPABASE_SECRET_KEYS must be a JSON object of named keys ({"default": "sb_…"})',
+    ]],
+    ["an empty key set", { ...complete, SUPABASE_PUBLISHABLE_KEYS: "{}" }, [
+      'SUPABASE_PUBLISHABLE_KEYS must be a JSON object of named keys ({"default": "sb_…"})',
+    ]],
+    ["a JWKS that is not a key set", { ...complete, SUPABASE_JWKS: '{"kty":"EC"}' }, [
+      'SUPABASE_JWKS must be a JSON Web Key Set ({"keys": [...]})',
+    ]],
+    ["a legacy JWT secret too short to be one", { ...complete, LEGACY_JWT_SECRET: "short" }, [
+      "LEGACY_JWT_SECRET must be at least 32 characters (the project's JWT secret)",
+    ]],
+    ["a callback URL that is not http(s)", { ...complete, PAYSTACK_CALLBACK_URL: "javascript:alert(1)" }, [
+      "PAYSTACK_CALLBACK_URL must be an http(s) URL",
     ]],
     ["no Paystack secret", { ...complete, PAYSTACK_SECRET_KEY: undefined }, ["PAYSTACK_SECRET_KEY is missing"]],
     ["an empty Paystack secret", { ...complete, PAYSTACK_SECRET_KEY: "" }, ["PAYSTACK_SECRET_KEY is missing"]],
@@ -53,16 +76,6 @@ describe("loadEnv names every missing or invalid variable", () => {
     ["a non-http Paystack URL", { ...complete, PAYSTACK_API_URL: "ftp://paystack" }, ["PAYSTACK_API_URL must be an http(s) URL"]],
     ["a timeout that is not a number", { ...complete, PAYSTACK_TIMEOUT_MS: "soon" }, ["PAYSTACK_TIMEOUT_MS must be a whole number of milliseconds"]],
     ["a timeout that is too short", { ...complete, PAYSTACK_TIMEOUT_MS: "5" }, ["PAYSTACK_TIMEOUT_MS must be at least 100"]],
-    ["a host name among the allowed webhook sources", { ...complete, PAYSTACK_WEBHOOK_ALLOWED_IPS: "paystack,api.paystack.co" }, [
-      'PAYSTACK_WEBHOOK_ALLOWED_IPS must be "paystack" or comma-separated IP addresses ("api.paystack.co" is neither)',
-    ]],
-    ["an empty entry among the allowed webhook sources", { ...complete, PAYSTACK_WEBHOOK_ALLOWED_IPS: "203.0.113.7," }, [
-      "PAYSTACK_WEBHOOK_ALLOWED_IPS has an empty entry",
-    ]],
-    ["a bad webhook source next to another bad variable", { ...complete, PAYSTACK_TIMEOUT_MS: "soon", PAYSTACK_WEBHOOK_ALLOWED_IPS: "1.2.3" }, [
-      "PAYSTACK_TIMEOUT_MS must be a whole number of milliseconds",
-      'PAYSTACK_WEBHOOK_ALLOWED_IPS must be "paystack" or comma-separated IP addresses ("1.2.3" is neither)',
-    ]],
   ];
   it.each(refused)("%s", (_name, source, problems) => {
     let message = "";
@@ -75,5 +88,50 @@ describe("loadEnv names every missing or invalid variable", () => {
     for (const problem of problems) expect(message).toContain(problem);
     const named = message.replace("Invalid function environment: ", "").split("; ");
     expect(named).toHaveLength(problems.length);
+  });
+});
+
+describe("the webhook's source setting", () => {
+  const refused: Array<[string, string, string]> = [
+    ["a host name among the allowed sources", "paystack,api.paystack.co",
+      'PAYSTACK_WEBHOOK_ALLOWED_IPS must be "paystack" or comma-separated IP addresses ("api.paystack.co" is neither)'],
+    ["an empty entry among the allowed sources", "203.0.113.7,", "PAYSTACK_WEBHOOK_ALLOWED_IPS has an empty entry"],
+  ];
+  it.each(refused)("refuses %s", (_name, value, problem) => {
+    expect(() => loadWith(webhookEnv, { ...complete, PAYSTACK_WEBHOOK_ALLOWED_IPS: value })).toThrow(problem);
+  });
+});
+
+describe("each function requires only what it uses", () => {
+  const newKeys = {
+    SUPABASE_URL: "https://ref.supabase.co",
+    SUPABASE_PUBLISHABLE_KEYS: '{"default":"sb_publishable_a"}',
+    SUPABASE_SECRET_KEYS: '{"default":"sb_secret_a","cron":"sb_secret_b"}',
+  };
+  const cases: Array<[string, Parameters<typeof loadWith>[0], Record<string, string>]> = [
+    ["assign-chat: the project and a publishable key", assignEnv, { SUPABASE_URL: newKeys.SUPABASE_URL, SUPABASE_PUBLISHABLE_KEYS: newKeys.SUPABASE_PUBLISHABLE_KEYS }],
+    ["idle-sweeper: the project and a secret key", sweeperEnv, { SUPABASE_URL: newKeys.SUPABASE_URL, SUPABASE_SECRET_KEYS: newKeys.SUPABASE_SECRET_KEYS }],
+    ["paystack-webhook: a secret key and Paystack's secret", webhookEnv, { SUPABASE_URL: newKeys.SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY: "legacy", PAYSTACK_SECRET_KEY: "sk" }],
+    ["credits-checkout: keys of both kinds and Paystack's secret", checkoutEnv, { ...newKeys, PAYSTACK_SECRET_KEY: "sk" }],
+  ];
+  it.each(cases)("%s", (_name, schema, source) => {
+    expect(() => loadWith(schema, source)).not.toThrow();
+  });
+
+  it("the sweeper refuses to start without any secret key, naming both names", () => {
+    expect(() => loadWith(sweeperEnv, { SUPABASE_URL: newKeys.SUPABASE_URL, SUPABASE_PUBLISHABLE_KEYS: newKeys.SUPABASE_PUBLISHABLE_KEYS }))
+      .toThrow("SUPABASE_SECRET_KEYS is missing (or the legacy SUPABASE_SERVICE_ROLE_KEY)");
+  });
+
+  const keyCases: Array<[string, Record<string, string>, string, string, string[]]> = [
+    ["new keys: the default ones, every secret key accepted", newKeys, "sb_publishable_a", "sb_secret_a", ["sb_secret_a", "sb_secret_b"]],
+    ["legacy keys only", { SUPABASE_URL: newKeys.SUPABASE_URL, SUPABASE_ANON_KEY: "anon", SUPABASE_SERVICE_ROLE_KEY: "service" }, "anon", "service", ["service"]],
+    ["both during the move: the new keys first, the legacy one still accepted", { ...newKeys, SUPABASE_ANON_KEY: "anon", SUPABASE_SERVICE_ROLE_KEY: "service" }, "sb_publishable_a", "sb_secret_a", ["sb_secret_a", "sb_secret_b", "service"]],
+  ];
+  it.each(keyCases)("%s", (_name, source, publishable, service, all) => {
+    const env = loadWith(checkoutEnv, { ...source, PAYSTACK_SECRET_KEY: "sk" });
+    expect(publishableKey(env)).toBe(publishable);
+    expect(serviceKey(env)).toBe(service);
+    expect(allServiceKeys(env)).toEqual(all);
   });
 });

@@ -5,23 +5,32 @@ import { createHmac } from "node:crypto";
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadEnv } from "../../supabase/functions/_shared/env.ts";
-import { createApp as createWebhook } from "../../supabase/functions/paystack-webhook/app.ts";
-import { createApp as createCheckout } from "../../supabase/functions/credits-checkout/app.ts";
-import { createApp as createAssign } from "../../supabase/functions/assign-chat/app.ts";
-import { createApp as createSweeper } from "../../supabase/functions/idle-sweeper/app.ts";
+import { createApp as createWebhook, envSchema as webhookEnv } from "../../supabase/functions/paystack-webhook/app.ts";
+import { createApp as createCheckout, envSchema as checkoutEnv } from "../../supabase/functions/credits-checkout/app.ts";
+import { createApp as createAssign, envSchema as assignEnv } from "../../supabase/functions/assign-chat/app.ts";
+import { createApp as createSweeper, envSchema as sweeperEnv } from "../../supabase/functions/idle-sweeper/app.ts";
+import { generateSigningKey, signToken, userClaims } from "../support/tokens.ts";
 // @ts-ignore plain ESM without types
 import { startFakePaystack } from "../../local/fake-paystack.mjs";
 
 const SECRET = "sk_test_unit_functions";
+const signingKey = generateSigningKey();
 const sourceEnv = {
   SUPABASE_URL: "http://127.0.0.1:9",
-  SUPABASE_ANON_KEY: "anon",
+  SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: "sb_publishable_unit" }),
+  SUPABASE_SECRET_KEYS: JSON.stringify({ default: "sb_secret_unit", cron: "sb_secret_unit_cron" }),
+  SUPABASE_JWKS: JSON.stringify(signingKey.jwks),
   SUPABASE_SERVICE_ROLE_KEY: "service-role-key",
-  SUPABASE_DB_URL: "postgresql://unused",
   PAYSTACK_SECRET_KEY: SECRET,
   PAYSTACK_TIMEOUT_MS: "300",
 };
-const env = loadEnv(sourceEnv);
+// Each function validates only its own variables; one object that satisfies all four.
+const env = {
+  ...loadEnv(webhookEnv, sourceEnv),
+  ...loadEnv(checkoutEnv, sourceEnv),
+  ...loadEnv(assignEnv, sourceEnv),
+  ...loadEnv(sweeperEnv, sourceEnv),
+};
 
 type Call = { fn: string; args: Record<string, unknown> };
 type Answer = { data: unknown; error: unknown };
@@ -38,8 +47,8 @@ function fakeDb(answer: (fn: string, args: Record<string, unknown>) => Answer) {
 }
 
 const sign = (body: string) => createHmac("sha512", SECRET).update(body).digest("hex");
-const jwt = (sub: string) =>
-  ["e30", Buffer.from(JSON.stringify({ sub, role: "authenticated" })).toString("base64url"), "x"].join(".");
+/** A user's access token signed with the key SUPABASE_JWKS publishes. */
+const jwt = (sub: string) => signToken(userClaims(sub), { jwk: signingKey.jwk });
 
 beforeAll(() => {
   vi.spyOn(console, "log").mockImplementation(() => {});
@@ -129,7 +138,7 @@ describe("paystack-webhook source check (PAYSTACK_WEBHOOK_ALLOWED_IPS)", () => {
     data: { id: 2, reference: "fantooo-2", amount: 45000, currency: "KES" },
   });
   const credited = { data: { outcome: "credited", event_id: "e", transaction_id: "t", status: "success", credits_granted: 55, credits_reversed: 0 }, error: null };
-  const checked = { ...env, ...loadEnv({ ...sourceEnv, PAYSTACK_WEBHOOK_ALLOWED_IPS: "paystack" }) };
+  const checked = { ...env, ...loadEnv(webhookEnv, { ...sourceEnv, PAYSTACK_WEBHOOK_ALLOWED_IPS: "paystack" }) };
 
   /** A signed POST whose body stream notes whether anyone read it. */
   const delivery = (headers: Record<string, string>, signature = sign(charge)) => {
@@ -200,7 +209,7 @@ describe("paystack-webhook source check (PAYSTACK_WEBHOOK_ALLOWED_IPS)", () => {
   });
 
   it("a custom list allows its own addresses and no longer Paystack's", async () => {
-    const custom = { ...env, ...loadEnv({ ...sourceEnv, PAYSTACK_WEBHOOK_ALLOWED_IPS: "203.0.113.7, 2001:db8::7" }) };
+    const custom = { ...env, ...loadEnv(webhookEnv, { ...sourceEnv, PAYSTACK_WEBHOOK_ALLOWED_IPS: "203.0.113.7, 2001:db8::7" }) };
     const statuses = [];
     for (const source of ["203.0.113.7", "2001:DB8:0::7", "52.31.139.75"]) {
       const { request } = delivery({ "x-forwarded-for": source });
@@ -336,25 +345,34 @@ describe("assign-chat maps the SQL refusals", () => {
 });
 
 describe("idle-sweeper", () => {
-  const sweep = (authorization?: string) => {
+  const sweep = (headers: Record<string, string>) => {
     const db = fakeDb(() => ({ data: { released: 2, flagged: 1 }, error: null }));
     const app = createSweeper(env, { service: db.client });
-    const headers: Record<string, string> = authorization ? { authorization } : {};
     return { db, res: app.fetch(new Request("http://fn/idle-sweeper", { method: "POST", headers })) };
   };
-  const refused: Array<[string, string | undefined]> = [
-    ["no key", undefined],
-    ["the anon key", "Bearer anon"],
-    ["a user's token", `Bearer ${jwt("u1")}`],
-    ["the key with a suffix", "Bearer service-role-key2"],
+  const refused: Array<[string, Record<string, string>]> = [
+    ["no key", {}],
+    ["the publishable key", { apikey: "sb_publishable_unit" }],
+    ["an unknown secret key", { apikey: "sb_secret_unit_other" }],
+    ["a secret key with a suffix", { apikey: "sb_secret_unit2" }],
+    ["a user's token", { authorization: `Bearer ${jwt("u1")}` }],
+    ["the legacy key with a suffix", { authorization: "Bearer service-role-key2" }],
   ];
-  it.each(refused)("refuses %s with 401", async (_name, authorization) => {
-    const { db, res } = sweep(authorization);
-    expect((await res).status).toBe(401);
+  it.each(refused)("refuses %s with 401 unauthorized", async (_name, headers) => {
+    const { db, res } = sweep(headers);
+    const answer = await res;
+    expect(answer.status).toBe(401);
+    expect((await answer.json()).error.code).toBe("unauthorized");
     expect(db.calls).toHaveLength(0);
   });
-  it("runs the sweep for the service-role key and reports its duration", async () => {
-    const { db, res } = sweep("Bearer service-role-key");
+  const accepted: Array<[string, Record<string, string>]> = [
+    ["the default secret key in apikey", { apikey: "sb_secret_unit" }],
+    ["another named secret key (rotation)", { apikey: "sb_secret_unit_cron" }],
+    ["a secret key as a bearer token", { authorization: "Bearer sb_secret_unit" }],
+    ["the legacy service-role key", { authorization: "Bearer service-role-key" }],
+  ];
+  it.each(accepted)("runs the sweep for %s and reports its duration", async (_name, headers) => {
+    const { db, res } = sweep(headers);
     const answer = await res;
     expect(answer.status).toBe(200);
     expect(await answer.json()).toEqual({ released: 2, flagged: 1, duration_ms: expect.any(Number) });

@@ -1,15 +1,40 @@
-// Who is calling. Functions with verify_jwt = true sit behind the gateway, which has already
-// checked the token's signature; the token is then passed through to PostgREST, which checks it
-// again and is what the database trusts (auth.uid()). Here we only read claims for routing and
-// for passing the caller's own id to SQL functions that refuse to act for anyone else.
+// Who is calling: the one place the functions authenticate (every function runs with
+// verify_jwt = false, which cannot check the new keys anyway; SPEC section 10).
+//
+// - User routes take `Authorization: Bearer <access token>`. A token signed with an asymmetric
+//   signing key (ES256/RS256, with a `kid`) is verified against the project's JWKS: SUPABASE_JWKS
+//   when the platform provides it, else fetched from <SUPABASE_URL>/auth/v1/.well-known/jwks.json
+//   and cached (https only, except on a loopback host). An HS256 token is accepted only when
+//   LEGACY_JWT_SECRET is configured (a project still on, or moving off, the legacy secret). The
+//   token must name a user (`sub`) with role `authenticated`.
+// - The idle sweeper takes a secret key (any of SUPABASE_SECRET_KEYS) or the legacy service-role
+//   key, in `apikey` or `Authorization: Bearer`, compared in constant time.
+// - The webhook takes only a Paystack signature (signature.ts).
+// Anything else is `401 {"error": {"code": "unauthorized", ...}}`.
+//
+// These are the rules of Supabase's own @supabase/server (`user` and `secret` modes), written on
+// jose, which that package is built on: its `user` mode refuses tokens without a `kid` (every
+// token of a legacy project), it reads secret keys only from `apikey`, and its hono adapter
+// builds clients per request and answers in its own error shape. See the README's decisions.
 import type { Context } from "hono";
-import { decodeBase64Url } from "deno-std/encoding/base64url.js";
-import { timingSafeEqual } from "deno-std/crypto/timing_safe_equal.js";
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  type JWTPayload,
+  jwtVerify,
+  type JWTVerifyGetKey,
+} from "jose";
 import { ApiError } from "./errors.ts";
+import type { JsonWebKeySet } from "./env.ts";
 
-export type Caller = { token: string; userId: string; role: string };
+export type Caller = {
+  token: string;
+  userId: string;
+  role: string;
+  claims: JWTPayload;
+};
 
-const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 /** The token of an `Authorization: Bearer <token>` header, or null. */
@@ -18,54 +43,146 @@ export function bearerToken(header: string | null | undefined): string | null {
   return match ? match[1] : null;
 }
 
-/** The claims of a JWT, without verifying it (see above), or null when it is not a JWT. */
-export function decodeJwtClaims(token: string): Record<string, unknown> | null {
-  const parts = token.split(".");
-  if (parts.length !== 3) return null;
-  try {
-    const claims: unknown = JSON.parse(
-      decoder.decode(decodeBase64Url(parts[1])),
+const unauthorized = (message: string) =>
+  new ApiError(401, "unauthorized", message);
+
+const isLoopback = (host: string) =>
+  host === "localhost" || host === "[::1]" ||
+  /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+
+/** The project's JWKS endpoint, refused unless https (or http on a loopback host). */
+export function jwksUrl(supabaseUrl: string): URL {
+  const url = new URL(supabaseUrl);
+  url.pathname = `${
+    url.pathname.replace(/\/+$/, "")
+  }/auth/v1/.well-known/jwks.json`;
+  url.search = "";
+  if (url.protocol !== "https:" && !isLoopback(url.hostname)) {
+    throw new Error(
+      `SUPABASE_URL ${supabaseUrl} is not https: set SUPABASE_JWKS instead of fetching keys over plain http`,
     );
-    return claims !== null && typeof claims === "object" &&
-        !Array.isArray(claims)
-      ? claims as Record<string, unknown>
-      : null;
-  } catch {
-    return null;
   }
+  return url;
 }
 
-/** The signed-in user calling this request; 401 when there is none. */
-export function requireCaller(c: Context): Caller {
-  const token = bearerToken(c.req.header("authorization"));
-  if (!token) {
-    throw new ApiError(
-      401,
-      "unauthorized",
-      "Sign in first: missing bearer token.",
-    );
+export type UserAuthConfig = {
+  SUPABASE_URL: string;
+  SUPABASE_JWKS?: JsonWebKeySet;
+  LEGACY_JWT_SECRET?: string;
+};
+
+/** Verifies user access tokens as described above; one per function instance (keys are cached). */
+export function createUserAuth(config: UserAuthConfig) {
+  const keySet: JWTVerifyGetKey = config.SUPABASE_JWKS
+    ? createLocalJWKSet(
+      config.SUPABASE_JWKS as Parameters<typeof createLocalJWKSet>[0],
+    )
+    : createRemoteJWKSet(jwksUrl(config.SUPABASE_URL), {
+      cacheMaxAge: 10 * 60 * 1000,
+      cooldownDuration: 30 * 1000,
+      timeoutDuration: 5000,
+    });
+  const legacySecret = config.LEGACY_JWT_SECRET
+    ? encoder.encode(config.LEGACY_JWT_SECRET)
+    : null;
+
+  async function verify(token: string): Promise<JWTPayload> {
+    let header;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw unauthorized("The access token is not a JWT.");
+    }
+    try {
+      if (header.alg === "HS256") {
+        if (!legacySecret) {
+          throw unauthorized(
+            "This project does not accept tokens signed with the legacy JWT secret.",
+          );
+        }
+        return (await jwtVerify(token, legacySecret, {
+          algorithms: ["HS256"],
+          audience: "authenticated",
+        })).payload;
+      }
+      if (!header.kid) {
+        throw unauthorized("The access token names no signing key (kid).");
+      }
+      return (await jwtVerify(token, keySet, {
+        algorithms: ["ES256", "RS256"],
+        audience: "authenticated",
+      })).payload;
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      const code = (err as { code?: string })?.code;
+      if (code === "ERR_JWKS_TIMEOUT" || code === "ERR_JWKS_INVALID") {
+        // The project's keys could not be fetched: our fault, not the caller's (logged 500).
+        throw new Error(`cannot read the project's JWKS: ${code}`, {
+          cause: err,
+        });
+      }
+      throw unauthorized(
+        code === "ERR_JWT_EXPIRED"
+          ? "The access token has expired: refresh the session."
+          : "The access token is not valid for this project.",
+      );
+    }
   }
-  const claims = decodeJwtClaims(token);
-  const userId = typeof claims?.sub === "string" ? claims.sub : null;
-  if (!claims || !userId) {
-    throw new ApiError(
-      401,
-      "unauthorized",
-      "Sign in first: the token names no user.",
-    );
-  }
-  const role = typeof claims.role === "string" ? claims.role : "";
-  return { token, userId, role };
+
+  return {
+    /** The signed-in user calling this request; 401 when there is none. */
+    async requireUser(c: Context): Promise<Caller> {
+      const token = bearerToken(c.req.header("authorization"));
+      if (!token || token.startsWith("sb_")) {
+        throw unauthorized(
+          "Sign in first: send the user's access token as Authorization: Bearer.",
+        );
+      }
+      const claims = await verify(token);
+      if (typeof claims.sub !== "string" || claims.role !== "authenticated") {
+        throw unauthorized("Sign in first: the token names no signed-in user.");
+      }
+      return { token, userId: claims.sub, role: claims.role, claims };
+    },
+  };
 }
 
-/** True when `token` is exactly the service-role key (constant-time comparison). */
-export function isServiceRoleKey(
-  serviceRoleKey: string,
-  token: string | null,
-): boolean {
-  if (!token) return false;
-  const expected = encoder.encode(serviceRoleKey);
-  const given = encoder.encode(token);
-  if (expected.byteLength !== given.byteLength) return false;
-  return timingSafeEqual(expected, given);
+export type UserAuth = ReturnType<typeof createUserAuth>;
+
+async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(
+    await crypto.subtle.digest("SHA-256", encoder.encode(text)),
+  );
+}
+
+/** Constant-time equality of two strings (compares their SHA-256 digests, so lengths leak nothing). */
+export async function sameSecret(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([sha256(a), sha256(b)]);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= x[i] ^ y[i];
+  return diff === 0;
+}
+
+/** Accepts only a request carrying one of `keys` (secret keys, legacy service-role key). */
+export function createSecretKeyAuth(keys: string[]) {
+  return {
+    async requireSecretKey(c: Context): Promise<void> {
+      const offered = [
+        c.req.header("apikey") ?? null,
+        bearerToken(c.req.header("authorization")),
+      ].filter((v): v is string => !!v);
+      let matched = false;
+      for (const given of offered) {
+        for (const key of keys) {
+          // No early exit: every comparison runs, whichever matches.
+          if (await sameSecret(key, given)) matched = true;
+        }
+      }
+      if (!matched) {
+        throw unauthorized(
+          "Only the scheduler may call this: send a secret key.",
+        );
+      }
+    },
+  };
 }

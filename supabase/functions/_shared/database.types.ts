@@ -660,6 +660,40 @@ export type Database = {
         };
         Relationships: [];
       };
+      "sweeper_status": {
+        Row: {
+          "created_at": string;
+          "id": boolean;
+          "last_duration_ms": number;
+          "last_flagged": number;
+          "last_released": number;
+          "last_success_at": string | null;
+          "runs": number;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "id"?: boolean;
+          "last_duration_ms"?: number;
+          "last_flagged"?: number;
+          "last_released"?: number;
+          "last_success_at"?: string | null;
+          "runs"?: number;
+          "updated_at"?: string;
+        };
+        Update: {
+          "created_at"?: string;
+          "id"?: boolean;
+          "last_duration_ms"?: number;
+          "last_flagged"?: number;
+          "last_released"?: number;
+          "last_success_at"?: string | null;
+          "runs"?: number;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
       "transactions": {
         Row: {
           "amount": number;

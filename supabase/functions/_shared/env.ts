@@ -1,14 +1,20 @@
-// The environment every function reads, validated once at start-up.
+// The environment of the functions, validated once at start-up. Each function declares the
+// variables it uses by composing the groups below into its own schema (its app.ts exports it as
+// `envSchema`); a missing or invalid value stops the function with a message naming every
+// offending variable, instead of failing at the first request.
 //
-// On Supabase the platform injects SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY and
-// SUPABASE_DB_URL; PAYSTACK_SECRET_KEY comes from `supabase secrets set` (or
-// supabase/functions/.env locally). A missing or invalid value stops the function with a message
-// naming every offending variable, instead of failing at the first request.
+// Hosted Supabase injects SUPABASE_URL and the API keys: today SUPABASE_PUBLISHABLE_KEYS and
+// SUPABASE_SECRET_KEYS (JSON objects of named keys) and SUPABASE_JWKS; projects still on legacy
+// keys have SUPABASE_ANON_KEY and SUPABASE_SERVICE_ROLE_KEY, which are accepted in their place.
+// LEGACY_JWT_SECRET (set with `supabase secrets set`; the platform does not inject the JWT secret)
+// makes user routes accept HS256 tokens signed with it. PAYSTACK_* come from `supabase secrets set`
+// (or supabase/functions/.env locally).
 import { z } from "zod";
 import { parseAllowedSources } from "./source-ip.ts";
 
 // An empty string in an env file means "not set", so that defaults apply and requireds complain.
-const blankAsUnset = (value: unknown) => value === "" ? undefined : value;
+const blankAsUnset = (value: unknown) =>
+  typeof value === "string" && value.trim() === "" ? undefined : value;
 
 const message = (invalid: string) => (issue: { input?: unknown }) =>
   issue.input === undefined ? "is missing" : invalid;
@@ -17,6 +23,10 @@ const requiredText = z.preprocess(
   blankAsUnset,
   z.string({ error: message("must be a string") }),
 );
+const optionalText = z.preprocess(
+  blankAsUnset,
+  z.string({ error: "must be a string" }).optional(),
+);
 
 const httpUrlSchema = z.url({
   protocol: /^https?$/,
@@ -24,12 +34,93 @@ const httpUrlSchema = z.url({
 });
 const httpUrl = z.preprocess(blankAsUnset, httpUrlSchema);
 
-export const envSchema = z.object({
-  SUPABASE_URL: httpUrl,
-  SUPABASE_ANON_KEY: requiredText,
-  SUPABASE_SERVICE_ROLE_KEY: requiredText,
-  SUPABASE_DB_URL: requiredText,
-  PAYSTACK_SECRET_KEY: requiredText,
+/** A JSON object of named keys, as SUPABASE_PUBLISHABLE_KEYS and SUPABASE_SECRET_KEYS are. */
+const namedKeys = z.preprocess(
+  blankAsUnset,
+  z.string({ error: "must be a string" }).optional().transform(
+    (raw, ctx): Record<string, string> | undefined => {
+      if (raw === undefined) return undefined;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        parsed = null;
+      }
+      const ok = parsed !== null && typeof parsed === "object" &&
+        !Array.isArray(parsed) &&
+        Object.values(parsed).every((v) => typeof v === "string" && v !== "");
+      if (ok && Object.keys(parsed as object).length > 0) {
+        return parsed as Record<string, string>;
+      }
+      ctx.addIssue({
+        code: "custom",
+        message: 'must be a JSON object of named keys ({"default": "sb_…"})',
+      });
+      return z.NEVER;
+    },
+  ),
+);
+
+export type JsonWebKeySet = { keys: Array<Record<string, unknown>> };
+
+/** SUPABASE_JWKS: `{"keys": [...]}` (or a bare array, as @supabase/server accepts it). */
+const jwksJson = z.preprocess(
+  blankAsUnset,
+  z.string({ error: "must be a string" }).optional().transform(
+    (raw, ctx): JsonWebKeySet | undefined => {
+      if (raw === undefined) return undefined;
+      try {
+        const parsed: unknown = JSON.parse(raw);
+        const keys = Array.isArray(parsed)
+          ? parsed
+          : (parsed as { keys?: unknown } | null)?.keys;
+        if (
+          Array.isArray(keys) &&
+          keys.every((k) => k !== null && typeof k === "object")
+        ) {
+          return { keys };
+        }
+      } catch { /* reported below */ }
+      ctx.addIssue({
+        code: "custom",
+        message: 'must be a JSON Web Key Set ({"keys": [...]})',
+      });
+      return z.NEVER;
+    },
+  ),
+);
+
+/** Where the Supabase project is. */
+export const projectEnv = { SUPABASE_URL: httpUrl };
+
+/** The key clients use to act as a caller (publishable, or the legacy anon key). */
+export const publishableKeyEnv = {
+  SUPABASE_PUBLISHABLE_KEYS: namedKeys,
+  SUPABASE_ANON_KEY: optionalText,
+};
+
+/** The keys that act as service_role (secret keys, or the legacy service-role key). */
+export const secretKeyEnv = {
+  SUPABASE_SECRET_KEYS: namedKeys,
+  SUPABASE_SERVICE_ROLE_KEY: optionalText,
+};
+
+/** What user access tokens are verified with. */
+export const userTokenEnv = {
+  SUPABASE_JWKS: jwksJson,
+  LEGACY_JWT_SECRET: z.preprocess(
+    blankAsUnset,
+    z.string({ error: "must be a string" })
+      .min(32, {
+        error: "must be at least 32 characters (the project's JWT secret)",
+      })
+      .optional(),
+  ),
+};
+
+export const paystackSecretEnv = { PAYSTACK_SECRET_KEY: requiredText };
+
+export const paystackApiEnv = {
   PAYSTACK_API_URL: z.preprocess(
     blankAsUnset,
     httpUrlSchema.default("https://api.paystack.co")
@@ -46,13 +137,20 @@ export const envSchema = z.object({
       .max(60000, { error: "must be at most 60000" })
       .default(8000),
   ),
+  // Optional: where Paystack sends the buyer after paying (Paystack's `callback_url`).
+  PAYSTACK_CALLBACK_URL: z.preprocess(
+    blankAsUnset,
+    httpUrlSchema.optional(),
+  ),
+};
+
+export const webhookSourceEnv = {
   // Optional: the source addresses the Paystack webhook accepts, checked before the signature
   // (source-ip.ts). Unset or empty: no source check. `paystack`: Paystack's documented webhook
   // addresses. Otherwise comma-separated IPv4/IPv6 addresses (`paystack` may be one entry).
   // Canonical addresses, or null when the check is off.
   PAYSTACK_WEBHOOK_ALLOWED_IPS: z.preprocess(
-    (value) =>
-      typeof value === "string" && value.trim() === "" ? undefined : value,
+    blankAsUnset,
     z.string({ error: "must be a string" }).optional().transform(
       (value, ctx): string[] | null => {
         if (value === undefined) return null;
@@ -63,13 +161,75 @@ export const envSchema = z.object({
       },
     ),
   ),
-});
+};
 
-export type Env = z.infer<typeof envSchema>;
+type KeyEnv = {
+  SUPABASE_PUBLISHABLE_KEYS?: Record<string, string>;
+  SUPABASE_ANON_KEY?: string;
+  SUPABASE_SECRET_KEYS?: Record<string, string>;
+  SUPABASE_SERVICE_ROLE_KEY?: string;
+};
 
-/** Validates `source` (usually `Deno.env.toObject()`); throws an Error naming every bad variable. */
-export function loadEnv(source: Record<string, string | undefined>): Env {
-  const result = envSchema.safeParse(source);
+const pick = (keys: Record<string, string> | undefined) =>
+  keys?.default ?? Object.values(keys ?? {})[0];
+
+/** The publishable key clients send (the `default` one), else the legacy anon key. */
+export function publishableKey(env: KeyEnv): string {
+  const key = pick(env.SUPABASE_PUBLISHABLE_KEYS) ?? env.SUPABASE_ANON_KEY;
+  if (!key) throw new Error("no publishable or anon key configured");
+  return key;
+}
+
+/** The secret key server-side clients use (the `default` one), else the legacy service-role key. */
+export function serviceKey(env: KeyEnv): string {
+  const key = pick(env.SUPABASE_SECRET_KEYS) ?? env.SUPABASE_SERVICE_ROLE_KEY;
+  if (!key) throw new Error("no secret or service-role key configured");
+  return key;
+}
+
+/** Every key that acts as service_role: all named secret keys and the legacy service-role key. */
+export function allServiceKeys(env: KeyEnv): string[] {
+  return [
+    ...Object.values(env.SUPABASE_SECRET_KEYS ?? {}),
+    ...(env.SUPABASE_SERVICE_ROLE_KEY ? [env.SUPABASE_SERVICE_ROLE_KEY] : []),
+  ];
+}
+
+/** Refinement: a function that needs a kind of key has one of its two names set. */
+export function requireKeys(...kinds: Array<"publishable" | "secret">) {
+  return (env: KeyEnv, ctx: z.RefinementCtx) => {
+    if (
+      kinds.includes("publishable") && !env.SUPABASE_PUBLISHABLE_KEYS &&
+      !env.SUPABASE_ANON_KEY
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["SUPABASE_PUBLISHABLE_KEYS"],
+        message: "is missing (or the legacy SUPABASE_ANON_KEY)",
+      });
+    }
+    if (
+      kinds.includes("secret") && !env.SUPABASE_SECRET_KEYS &&
+      !env.SUPABASE_SERVICE_ROLE_KEY
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["SUPABASE_SECRET_KEYS"],
+        message: "is missing (or the legacy SUPABASE_SERVICE_ROLE_KEY)",
+      });
+    }
+  };
+}
+
+/**
+ * Validates `source` (usually `Deno.env.toObject()`) with a function's schema; throws an Error
+ * naming every bad variable.
+ */
+export function loadEnv<S extends z.ZodType>(
+  schema: S,
+  source: Record<string, string | undefined>,
+): z.infer<S> {
+  const result = schema.safeParse(source);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) =>
     `${String(issue.path[0] ?? "environment")} ${issue.message}`

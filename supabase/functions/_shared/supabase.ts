@@ -4,7 +4,7 @@
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import type { z } from "zod";
 import type { Database } from "./database.types.ts";
-import type { Env } from "./env.ts";
+import { publishableKey, serviceKey } from "./env.ts";
 import { DatabaseError, toThrowable } from "./db-errors.ts";
 
 /** A client typed with the database's generated types (npm run gen:types). */
@@ -27,20 +27,21 @@ const serverSide = {
   },
 };
 
-export function createClients(env: Env): Clients {
-  const service = createClient<Database>(
-    env.SUPABASE_URL,
-    env.SUPABASE_SERVICE_ROLE_KEY,
-    serverSide,
-  );
-  return {
-    service,
-    forUser: (accessToken) =>
-      createClient<Database>(env.SUPABASE_URL, env.SUPABASE_ANON_KEY, {
-        ...serverSide,
-        global: { headers: { Authorization: `Bearer ${accessToken}` } },
-      }),
-  };
+type KeyEnv = Parameters<typeof publishableKey>[0] & { SUPABASE_URL: string };
+
+/** The service-role client (a secret key, or the legacy service-role key): made once per instance. */
+export function createServiceClient(env: KeyEnv): Db {
+  return createClient<Database>(env.SUPABASE_URL, serviceKey(env), serverSide);
+}
+
+/** Clients acting as a caller: the publishable (or anon) key plus the caller's access token. */
+export function createUserClients(env: KeyEnv): Clients["forUser"] {
+  const key = publishableKey(env);
+  return (accessToken) =>
+    createClient<Database>(env.SUPABASE_URL, key, {
+      ...serverSide,
+      global: { headers: { Authorization: `Bearer ${accessToken}` } },
+    });
 }
 
 /**

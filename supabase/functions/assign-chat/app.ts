@@ -8,13 +8,30 @@
 // Refusals come from SQL: 403 not_operator, 409 operator_unavailable / at_capacity,
 // 404 chat_not_held, 403 forbidden (a release reason the caller may not use).
 import { z } from "zod";
-import { requireCaller } from "../_shared/auth.ts";
-import type { Env } from "../_shared/env.ts";
+import { createUserAuth } from "../_shared/auth.ts";
+import {
+  projectEnv,
+  publishableKeyEnv,
+  requireKeys,
+  userTokenEnv,
+} from "../_shared/env.ts";
 import { methodNotAllowed } from "../_shared/errors.ts";
 import { createFunctionApp, readJson } from "../_shared/http.ts";
-import { callRpc, type Clients, createClients } from "../_shared/supabase.ts";
+import {
+  callRpc,
+  type Clients,
+  createUserClients,
+} from "../_shared/supabase.ts";
 
-export type AssignDeps = { clients?: Clients };
+/** What assign-chat reads from its environment (section 8): a user-facing function. */
+export const envSchema = z.object({
+  ...projectEnv,
+  ...publishableKeyEnv,
+  ...userTokenEnv,
+}).superRefine(requireKeys("publishable"));
+export type AssignEnv = z.infer<typeof envSchema>;
+
+export type AssignDeps = { clients?: Pick<Clients, "forUser"> };
 
 const assignRequest = z.object({}).strict();
 const releaseRequest = z.object({
@@ -25,12 +42,13 @@ const heartbeatRequest = z.object({ chat_id: z.uuid() });
 
 const chatDetails = z.looseObject({ id: z.string() });
 
-export function createApp(env: Env, deps: AssignDeps = {}) {
-  const clients = deps.clients ?? createClients(env);
+export function createApp(env: AssignEnv, deps: AssignDeps = {}) {
+  const clients = deps.clients ?? { forUser: createUserClients(env) };
+  const auth = createUserAuth(env);
   const app = createFunctionApp("assign-chat", { cors: true });
 
   app.post("/", async (c) => {
-    const caller = requireCaller(c);
+    const caller = await auth.requireUser(c);
     await readJson(c, assignRequest, { emptyIsObject: true });
     const db = clients.forUser(caller.token);
     const chatId = await callRpc(db, "assign_chat_to_operator", {
@@ -44,7 +62,7 @@ export function createApp(env: Env, deps: AssignDeps = {}) {
   });
 
   app.post("/release", async (c) => {
-    const caller = requireCaller(c);
+    const caller = await auth.requireUser(c);
     const { chat_id, reason } = await readJson(c, releaseRequest);
     await callRpc(
       clients.forUser(caller.token),
@@ -56,7 +74,7 @@ export function createApp(env: Env, deps: AssignDeps = {}) {
   });
 
   app.post("/heartbeat", async (c) => {
-    const caller = requireCaller(c);
+    const caller = await auth.requireUser(c);
     const { chat_id } = await readJson(c, heartbeatRequest);
     const at = await callRpc(
       clients.forUser(caller.token),

@@ -9,9 +9,17 @@
 // transaction/verify says the payment succeeded, never on the client's word.
 import type { Context } from "hono";
 import { z } from "zod";
-import { requireCaller } from "../_shared/auth.ts";
+import { createUserAuth } from "../_shared/auth.ts";
 import { toThrowable } from "../_shared/db-errors.ts";
-import type { Env } from "../_shared/env.ts";
+import {
+  paystackApiEnv,
+  paystackSecretEnv,
+  projectEnv,
+  publishableKeyEnv,
+  requireKeys,
+  secretKeyEnv,
+  userTokenEnv,
+} from "../_shared/env.ts";
 import { ApiError, methodNotAllowed } from "../_shared/errors.ts";
 import { createFunctionApp, readJson } from "../_shared/http.ts";
 import { applyEventResult, asJson } from "../_shared/payments.ts";
@@ -20,7 +28,23 @@ import {
   type PaystackClient,
 } from "../_shared/paystack.ts";
 import { describeCredits, formatMoney } from "../_shared/pricing.ts";
-import { callRpc, type Clients, createClients } from "../_shared/supabase.ts";
+import {
+  callRpc,
+  type Clients,
+  createServiceClient,
+  createUserClients,
+} from "../_shared/supabase.ts";
+
+/** What checkout reads from its environment: user auth, the service client and Paystack's API. */
+export const envSchema = z.object({
+  ...projectEnv,
+  ...publishableKeyEnv,
+  ...secretKeyEnv,
+  ...userTokenEnv,
+  ...paystackSecretEnv,
+  ...paystackApiEnv,
+}).superRefine(requireKeys("publishable", "secret"));
+export type CheckoutEnv = z.infer<typeof envSchema>;
 
 export type CheckoutDeps = { clients?: Clients; paystack?: PaystackClient };
 
@@ -50,17 +74,22 @@ const ownTransaction = z.object({
   status: z.enum(["pending", "success", "failed", "refunded"]),
 });
 
-export function createApp(env: Env, deps: CheckoutDeps = {}) {
-  const clients = deps.clients ?? createClients(env);
+export function createApp(env: CheckoutEnv, deps: CheckoutDeps = {}) {
+  const clients = deps.clients ??
+    { service: createServiceClient(env), forUser: createUserClients(env) };
+  const auth = createUserAuth(env);
   const paystack = deps.paystack ?? createPaystackClient({
     baseUrl: env.PAYSTACK_API_URL,
     secretKey: env.PAYSTACK_SECRET_KEY,
     timeoutMs: env.PAYSTACK_TIMEOUT_MS,
   });
+  // Where Paystack sends the browser after checkout (it adds ?trxref=…&reference=…); unset: the
+  // dashboard's callback URL.
+  const callbackUrl = env.PAYSTACK_CALLBACK_URL;
   const app = createFunctionApp("credits-checkout", { cors: true });
 
   app.post("/", async (c) => {
-    const caller = requireCaller(c);
+    const caller = await auth.requireUser(c);
     const { package_id } = await readJson(c, checkoutRequest);
     const checkout = await callRpc(
       clients.forUser(caller.token),
@@ -76,6 +105,7 @@ export function createApp(env: Env, deps: CheckoutDeps = {}) {
         amount: checkout.amount,
         currency: checkout.currency,
         reference: checkout.reference,
+        callbackUrl,
         metadata: {
           transaction_id: checkout.transaction_id,
           real_user_id: checkout.real_user_id,
@@ -108,7 +138,7 @@ export function createApp(env: Env, deps: CheckoutDeps = {}) {
   });
 
   app.post("/verify", async (c) => {
-    const caller = requireCaller(c);
+    const caller = await auth.requireUser(c);
     const { reference } = await readJson(c, verifyRequest);
 
     // RLS shows a real user its own transactions (and admins everything): keep only the caller's.

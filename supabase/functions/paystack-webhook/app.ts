@@ -7,22 +7,39 @@
 // event and applies it exactly once (009_payments.sql). Every correctly signed, well-formed event
 // is answered 200, whatever its outcome (duplicate, unknown reference, mismatch, ignored), so
 // Paystack stops retrying; a database failure is a 500, so Paystack retries later.
-import type { Env } from "../_shared/env.ts";
+import { z } from "zod";
+import {
+  paystackSecretEnv,
+  projectEnv,
+  requireKeys,
+  secretKeyEnv,
+  webhookSourceEnv,
+} from "../_shared/env.ts";
 import { ApiError, methodNotAllowed } from "../_shared/errors.ts";
 import { createFunctionApp, parseJson, readRaw } from "../_shared/http.ts";
 import { applyEventResult } from "../_shared/payments.ts";
 import { verifyPaystackSignature } from "../_shared/signature.ts";
 import { checkSource } from "../_shared/source-ip.ts";
-import { callRpc, createClients, type Db } from "../_shared/supabase.ts";
+import { callRpc, createServiceClient, type Db } from "../_shared/supabase.ts";
+
 import {
   MAX_WEBHOOK_BYTES,
   parsePaystackEvent,
 } from "../_shared/webhook-event.ts";
 
+/** What the webhook reads from its environment: no user keys, only Paystack's signature secret. */
+export const envSchema = z.object({
+  ...projectEnv,
+  ...secretKeyEnv,
+  ...paystackSecretEnv,
+  ...webhookSourceEnv,
+}).superRefine(requireKeys("secret"));
+export type WebhookEnv = z.infer<typeof envSchema>;
+
 export type WebhookDeps = { service?: Db };
 
-export function createApp(env: Env, deps: WebhookDeps = {}) {
-  const service = deps.service ?? createClients(env).service;
+export function createApp(env: WebhookEnv, deps: WebhookDeps = {}) {
+  const service = deps.service ?? createServiceClient(env);
   const app = createFunctionApp("paystack-webhook", { cors: false });
 
   const allowedSources = env.PAYSTACK_WEBHOOK_ALLOWED_IPS;

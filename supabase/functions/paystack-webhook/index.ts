@@ -1,4 +1,4 @@
 import { loadEnv } from "../_shared/env.ts";
-import { createApp } from "./app.ts";
+import { createApp, envSchema } from "./app.ts";
 
-Deno.serve(createApp(loadEnv(Deno.env.toObject())).fetch);
+Deno.serve(createApp(loadEnv(envSchema, Deno.env.toObject())).fetch);

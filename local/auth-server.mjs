@@ -1,0 +1,457 @@
+// The local stand-in for Supabase Auth (GoTrue) at /auth/v1 (SPEC section 10): the calls
+// supabase-js makes for email/password users, with GoTrue's request and response shapes, error
+// codes and tables (auth.users, auth.sessions, auth.refresh_tokens). Like the fake Paystack it is
+// for local work only; hosted Supabase Auth replaces it.
+//
+// The gateway resolves API keys first, as the hosted gateway does, so every request arrives with
+// `Authorization: Bearer <JWT>`: an anon or service_role JWT for a publishable/secret key, or a
+// user's access token as the caller sent it (not yet verified: verified here).
+import pg from "pg";
+import { z } from "zod";
+import {
+  AuthError,
+  badRequest,
+  forbidden,
+  notFound,
+  OAuthError,
+  readJsonBody,
+  sendError,
+  sendJson,
+  sendNoContent,
+  sendPreflight,
+  unprocessable,
+} from "./auth/http.mjs";
+import {
+  checkPasswordStrength,
+  hashPassword,
+  isBcryptHash,
+  randomPassword,
+  verifyPassword,
+} from "./auth/passwords.mjs";
+import { issueSession, logout, refreshSession } from "./auth/sessions.mjs";
+import {
+  DEFAULT_AUD,
+  findUserByEmail,
+  findUserById,
+  insertUser,
+  isBanned,
+  isUuid,
+  mergeMetadata,
+  userJson,
+} from "./auth/users.mjs";
+import { verifyToken } from "./keys.mjs";
+
+/** The password of every user in supabase/seed.sql (printed by `npm start`). */
+export const SEEDED_PASSWORD = "password123";
+
+// GoTrue's admin roles (GOTRUE_JWT_ADMIN_ROLES, the default under Supabase).
+const ADMIN_ROLES = new Set(["service_role", "supabase_admin"]);
+const INVALID_LOGIN = "Invalid login credentials";
+const NIL_UUID = "00000000-0000-0000-0000-000000000000";
+
+const metadata = z.record(z.string(), z.unknown());
+const SignupBody = z.object({
+  email: z.string().optional(),
+  phone: z.string().optional(),
+  password: z.string().optional(),
+  data: metadata.nullish(),
+});
+const PasswordGrantBody = z.object({
+  email: z.string().optional(),
+  phone: z.string().optional(),
+  password: z.string().optional(),
+});
+const RefreshGrantBody = z.object({ refresh_token: z.string().optional() });
+const UserUpdateBody = z.object({
+  email: z.string().optional(),
+  phone: z.string().optional(),
+  password: z.string().nullish(),
+  data: metadata.nullish(),
+  app_metadata: metadata.nullish(),
+});
+const AdminUserBody = z.object({
+  id: z.string().optional(),
+  email: z.string().optional(),
+  phone: z.string().optional(),
+  password: z.string().nullish(),
+  password_hash: z.string().optional(),
+  email_confirm: z.boolean().optional(),
+  role: z.string().optional(),
+  user_metadata: metadata.nullish(),
+  app_metadata: metadata.nullish(),
+});
+const AdminDeleteBody = z.object({ should_soft_delete: z.boolean().optional() });
+
+/** GoTrue's validateEmail: present, at most 255 characters, shaped like an address; lowercased. */
+function validateEmail(email) {
+  if (!email) throw badRequest("validation_failed", "An email address is required");
+  if (email.length > 255) throw badRequest("validation_failed", "An email address is too long");
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+    throw badRequest("validation_failed", "Unable to validate email address: invalid format");
+  }
+  return email.toLowerCase();
+}
+
+const bearerToken = (req) => /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "")?.[1] ?? null;
+
+function clientInfo(req) {
+  const forwarded = req.headers["x-forwarded-for"];
+  const ip = (typeof forwarded === "string" ? forwarded.split(",")[0].trim() : "") || req.socket.remoteAddress || null;
+  const userAgent = typeof req.headers["user-agent"] === "string" ? req.headers["user-agent"] : null;
+  return { ip: ip?.replace(/^::ffff:/, "") ?? null, userAgent };
+}
+
+/**
+ * @param {{ dbUrl: string, keys: object, apiUrl: string, jwtExpirySeconds?: number,
+ *   log?: (line: string) => void }} options
+ */
+export function createAuthApi({ dbUrl, keys, apiUrl, jwtExpirySeconds = 3600, log = () => {} }) {
+  const pool = new pg.Pool({ connectionString: dbUrl, max: 5 });
+  // An idle client that loses its connection must not take the stack down.
+  pool.on("error", (error) => log(`auth: database connection error: ${error.message}`));
+  const context = { keys, apiUrl, jwtExpirySeconds };
+
+  async function transaction(fn) {
+    const client = await pool.connect();
+    try {
+      await client.query("begin");
+      const result = await fn(client);
+      await client.query("commit");
+      return result;
+    } catch (error) {
+      await client.query("rollback").catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The verified claims of the bearer token (GoTrue's extractBearerToken + parseJWTClaims). */
+  async function verifiedClaims(req) {
+    const token = bearerToken(req);
+    if (!token) throw new AuthError(401, "no_authorization", "This endpoint requires a valid Bearer token");
+    const claims = await verifyToken(keys, token);
+    if (!claims) throw forbidden("bad_jwt", "invalid JWT: unable to parse or verify signature, token is invalid or expired");
+    return claims;
+  }
+
+  /**
+   * GoTrue's maybeLoadUserOrSession: the user of `sub` must exist and the token's session must
+   * not have been logged out (GoTrue deletes the session row on logout).
+   */
+  async function loadUserAndSession(claims) {
+    if (!claims.sub) throw forbidden("bad_jwt", "invalid claim: missing sub claim");
+    if (!isUuid(claims.sub)) throw badRequest("bad_jwt", "invalid claim: sub claim must be a UUID");
+    const user = await findUserById(pool, claims.sub);
+    if (!user) throw forbidden("user_not_found", "User from sub claim in JWT does not exist");
+    let sessionId = null;
+    if (claims.session_id && claims.session_id !== NIL_UUID) {
+      if (!isUuid(claims.session_id)) throw forbidden("bad_jwt", "invalid claim: session_id claim must be a UUID");
+      const { rowCount } = await pool.query("select 1 from auth.sessions where id = $1", [claims.session_id]);
+      if (rowCount === 0) throw forbidden("session_not_found", "Session from session_id claim in JWT does not exist");
+      sessionId = claims.session_id;
+    }
+    return { user, sessionId };
+  }
+
+  /** GoTrue's requireAuthentication: a user's own, live access token. */
+  async function requireUser(req) {
+    const claims = await verifiedClaims(req);
+    const { user, sessionId } = await loadUserAndSession(claims);
+    if (isBanned(user)) throw forbidden("user_banned", "User is banned");
+    return { claims, user, sessionId };
+  }
+
+  /** GoTrue's requireAdminCredentials: a token whose role is an admin role (service_role). */
+  async function requireAdmin(req) {
+    const claims = await verifiedClaims(req);
+    if (claims.session_id && claims.session_id !== NIL_UUID) await loadUserAndSession(claims);
+    if (!ADMIN_ROLES.has(claims.role)) throw forbidden("not_admin", "User not allowed");
+    return claims;
+  }
+
+  // POST /signup. Email confirmation is off locally (`supabase start` with
+  // enable_confirmations = false), so the user is confirmed and signed in at once.
+  async function signup(req, res) {
+    const body = await readJsonBody(req, SignupBody);
+    if (!body.email && !body.phone && !body.password) {
+      throw unprocessable("anonymous_provider_disabled", "Anonymous sign-ins are disabled");
+    }
+    if (!body.password) throw badRequest("validation_failed", "Signup requires a valid password");
+    checkPasswordStrength(body.password);
+    if (body.email && body.phone) {
+      throw badRequest("validation_failed", "Only an email address or phone number should be provided on signup.");
+    }
+    if (body.phone) throw badRequest("phone_provider_disabled", "Phone signups are disabled");
+    if (!body.email) throw badRequest("validation_failed", "Sign up only available with email provider");
+    const email = validateEmail(body.email);
+
+    // Hash outside the transaction, as GoTrue does: bcrypt is slow on purpose.
+    const passwordHash = await hashPassword(body.password);
+    const session = await transaction(async (client) => {
+      // One sign-up per address at a time: the unique index would refuse the second anyway, but
+      // with a 500 instead of GoTrue's answer.
+      await client.query("select pg_advisory_xact_lock(hashtext('auth.signup:' || $1))", [email]);
+      const existing = await findUserByEmail(client, email);
+      if (existing) {
+        // GoTrue answers user_already_exists for a confirmed user when autoconfirm is on.
+        throw unprocessable("user_already_exists", "User already registered");
+      }
+      const user = await insertUser(client, {
+        email,
+        passwordHash,
+        confirmed: true,
+        appMetadata: { provider: "email", providers: ["email"] },
+        // GoTrue's Confirm() records email_verified in the user's metadata.
+        userMetadata: { ...(body.data ?? {}), email_verified: true },
+      });
+      return issueSession(context, client, user.id, clientInfo(req));
+    });
+    sendJson(res, 200, session);
+  }
+
+  // POST /token?grant_type=password
+  async function passwordGrant(req, res) {
+    const body = await readJsonBody(req, PasswordGrantBody);
+    if (body.email && body.phone) {
+      throw badRequest("validation_failed", "Only an email address or phone number should be provided on login.");
+    }
+    if (body.phone) throw unprocessable("phone_provider_disabled", "Phone logins are disabled");
+    if (!body.email) throw badRequest("validation_failed", "missing email or phone");
+    const user = await findUserByEmail(pool, body.email);
+    if (!user || !user.encrypted_password) throw badRequest("invalid_credentials", INVALID_LOGIN);
+    if (isBanned(user)) throw badRequest("user_banned", "User is banned");
+    if (!(await verifyPassword(body.password ?? "", user.encrypted_password))) {
+      throw badRequest("invalid_credentials", INVALID_LOGIN);
+    }
+    if (!user.email_confirmed_at) throw badRequest("email_not_confirmed", "Email not confirmed");
+    const session = await transaction((client) => issueSession(context, client, user.id, clientInfo(req)));
+    sendJson(res, 200, session);
+  }
+
+  // POST /token?grant_type=refresh_token
+  async function refreshTokenGrant(req, res) {
+    const body = await readJsonBody(req, RefreshGrantBody);
+    if (!body.refresh_token) throw new OAuthError("invalid_request", "refresh_token required");
+    sendJson(res, 200, await refreshSession(context, transaction, body.refresh_token));
+  }
+
+  // GET /user
+  async function getUser(req, res) {
+    const { claims, user } = await requireUser(req);
+    const aud = Array.isArray(claims.aud) ? claims.aud[0] : claims.aud;
+    if (aud !== DEFAULT_AUD) throw badRequest("validation_failed", "Token audience doesn't match request audience");
+    sendJson(res, 200, userJson(user));
+  }
+
+  // PUT /user: metadata and password. Changing the email or phone needs a confirmation message,
+  // which the stand-in cannot send, so it says so instead of pretending.
+  async function updateUser(req, res) {
+    const { user, sessionId } = await requireUser(req);
+    const body = await readJsonBody(req, UserUpdateBody);
+    const email = body.email ? validateEmail(body.email) : null;
+    if (typeof body.password === "string") checkPasswordStrength(body.password);
+    if (body.app_metadata && !ADMIN_ROLES.has(user.role)) {
+      throw forbidden("not_admin", "Updating app_metadata requires admin privileges");
+    }
+    if (email && email !== user.email) {
+      const other = await findUserByEmail(pool, email);
+      if (other && other.id !== user.id) {
+        throw unprocessable("email_exists", "A user with this email address has already been registered");
+      }
+      throw unprocessable("validation_failed", "The local Auth stand-in sends no emails, so it cannot change an email address");
+    }
+    if (body.phone && body.phone !== user.phone) {
+      throw unprocessable("validation_failed", "The local Auth stand-in sends no SMS, so it cannot change a phone number");
+    }
+    let passwordHash = null;
+    if (typeof body.password === "string" && body.password !== "") {
+      if (await verifyPassword(body.password, user.encrypted_password)) {
+        throw unprocessable("same_password", "New password should be different from the old password.");
+      }
+      passwordHash = await hashPassword(body.password);
+    }
+
+    const updated = await transaction(async (client) => {
+      const current = await findUserById(client, user.id, { forUpdate: true });
+      if (passwordHash) {
+        await client.query("update auth.users set encrypted_password = $2, updated_at = now() where id = $1", [user.id, passwordHash]);
+        // GoTrue's UpdatePassword: a changed password signs the user out everywhere else.
+        if (sessionId) await logout(client, { userId: user.id, sessionId, scope: "others" });
+        else await logout(client, { userId: user.id, scope: "global" });
+      }
+      if (body.data) {
+        await client.query(
+          "update auth.users set raw_user_meta_data = $2, updated_at = now() where id = $1",
+          [user.id, mergeMetadata(current.raw_user_meta_data, body.data)],
+        );
+      }
+      if (body.app_metadata) {
+        await client.query(
+          "update auth.users set raw_app_meta_data = $2, updated_at = now() where id = $1",
+          [user.id, mergeMetadata(current.raw_app_meta_data, body.app_metadata)],
+        );
+      }
+      return findUserById(client, user.id);
+    });
+    sendJson(res, 200, userJson(updated));
+  }
+
+  // POST /logout?scope=global|local|others (global by default), 204.
+  async function logoutRoute(req, res, url) {
+    const scope = url.searchParams.get("scope") || "global";
+    if (!["global", "local", "others"].includes(scope)) {
+      throw badRequest("validation_failed", `Unsupported logout scope "${scope}"`);
+    }
+    const { user, sessionId } = await requireUser(req);
+    await logout(pool, { userId: user.id, sessionId, scope });
+    sendNoContent(res);
+  }
+
+  // POST /admin/users (adminUserCreate): the email is confirmed only with email_confirm: true.
+  async function adminCreateUser(req, res) {
+    await requireAdmin(req);
+    const body = await readJsonBody(req, AdminUserBody);
+    if (!body.email && !body.phone) {
+      throw badRequest("validation_failed", "Cannot create a user without either an email or phone");
+    }
+    if (body.phone) throw badRequest("validation_failed", "The local Auth stand-in supports email users only");
+    const email = validateEmail(body.email);
+    if (body.password && body.password_hash) {
+      throw badRequest("validation_failed", "Only a password or a password hash should be provided");
+    }
+    if (body.password_hash && !isBcryptHash(body.password_hash)) {
+      throw badRequest("validation_failed", "Invalid password hash: the local Auth stand-in accepts bcrypt hashes");
+    }
+    if (body.password && Buffer.byteLength(body.password) > 72) {
+      throw badRequest("validation_failed", "bcrypt: password length exceeds 72 bytes");
+    }
+    if (body.id !== undefined && !isUuid(body.id)) {
+      throw badRequest("validation_failed", "ID must conform to the uuid v4 format");
+    }
+    if (body.id === NIL_UUID) throw badRequest("validation_failed", "ID cannot be a nil uuid");
+    const passwordHash = body.password_hash || (await hashPassword(body.password || randomPassword()));
+
+    const user = await transaction(async (client) => {
+      await client.query("select pg_advisory_xact_lock(hashtext('auth.signup:' || $1))", [email]);
+      if (await findUserByEmail(client, email)) {
+        throw unprocessable("email_exists", "A user with this email address has already been registered");
+      }
+      if (body.id && (await findUserById(client, body.id))) {
+        throw unprocessable("user_already_exists", "User already registered");
+      }
+      const confirmed = body.email_confirm === true;
+      return insertUser(client, {
+        id: body.id,
+        email,
+        passwordHash,
+        confirmed,
+        role: body.role || undefined,
+        appMetadata: { ...(body.app_metadata ?? {}), provider: "email", providers: ["email"] },
+        userMetadata: { ...(body.user_metadata ?? {}), ...(confirmed ? { email_verified: true } : {}) },
+      });
+    });
+    sendJson(res, 200, userJson(user));
+  }
+
+  /** GoTrue's loadUser for /admin/users/{user_id}. */
+  async function loadUser(id) {
+    if (!isUuid(id)) throw notFound("validation_failed", "user_id must be an UUID");
+    const user = await findUserById(pool, id);
+    if (!user) throw notFound("user_not_found", "User not found");
+    return user;
+  }
+
+  // GET /admin/users/{id}
+  async function adminGetUser(req, res, id) {
+    await requireAdmin(req);
+    sendJson(res, 200, userJson(await loadUser(id)));
+  }
+
+  // DELETE /admin/users/{id}: deletes the row (its sessions and tokens cascade, and so do the
+  // app's rows keyed by auth.users.id); should_soft_delete keeps the row but clears what
+  // identifies the user (GoTrue obfuscates email and phone; the stand-in clears them).
+  async function adminDeleteUser(req, res, id) {
+    await requireAdmin(req);
+    const user = await loadUser(id);
+    const body = await readJsonBody(req, AdminDeleteBody, { allowEmpty: true });
+    if (body.should_soft_delete) {
+      if (!user.deleted_at) {
+        await transaction(async (client) => {
+          await client.query(
+            `update auth.users set email = null, phone = null, encrypted_password = null,
+               raw_user_meta_data = '{}', raw_app_meta_data = '{}', deleted_at = now(), updated_at = now()
+             where id = $1`,
+            [id],
+          );
+          await logout(client, { userId: id, scope: "global" });
+        });
+      }
+    } else {
+      try {
+        await pool.query("delete from auth.users where id = $1", [id]);
+      } catch (error) {
+        throw Object.assign(new Error(`Database error deleting user: ${error.message}`), { cause: error });
+      }
+    }
+    sendJson(res, 200, {});
+  }
+
+  const settings = {
+    external: { anonymous_users: false, email: true, phone: false },
+    disable_signup: false,
+    mailer_autoconfirm: true,
+    phone_autoconfirm: false,
+    sms_provider: "",
+    saml_enabled: false,
+  };
+
+  async function route(req, res, url) {
+    const path = url.pathname.replace(/\/+$/, "") || "/";
+    const method = req.method;
+    if (method === "OPTIONS") return sendPreflight(req, res);
+    if (method === "GET" && path === "/health") {
+      return sendJson(res, 200, { version: "local", name: "GoTrue", description: "GoTrue is a user registration and authentication API" });
+    }
+    if (method === "GET" && path === "/.well-known/jwks.json") {
+      return sendJson(res, 200, keys.jwks, { "cache-control": "public, max-age=600" });
+    }
+    if (method === "GET" && path === "/settings") return sendJson(res, 200, settings);
+    if (method === "POST" && path === "/signup") return signup(req, res);
+    if (method === "POST" && path === "/token") {
+      const grantType = url.searchParams.get("grant_type");
+      if (grantType === "password") return passwordGrant(req, res);
+      if (grantType === "refresh_token") return refreshTokenGrant(req, res);
+      throw badRequest("invalid_credentials", "unsupported_grant_type");
+    }
+    if (method === "GET" && path === "/user") return getUser(req, res);
+    if (method === "PUT" && path === "/user") return updateUser(req, res);
+    if (method === "POST" && path === "/logout") return logoutRoute(req, res, url);
+    if (method === "POST" && path === "/admin/users") return adminCreateUser(req, res);
+    const adminUser = /^\/admin\/users\/([^/]+)$/.exec(path);
+    if (adminUser && method === "GET") return adminGetUser(req, res, decodeURIComponent(adminUser[1]));
+    if (adminUser && method === "DELETE") return adminDeleteUser(req, res, decodeURIComponent(adminUser[1]));
+    throw notFound("not_found", `${method} /auth/v1${path} is not served by the local Auth stand-in`);
+  }
+
+  return {
+    /**
+     * Serves one request; `path` is what follows /auth/v1, with the query string. Never throws:
+     * a known refusal gets GoTrue's error body, anything else is logged and answered with 500.
+     */
+    async handle(req, res, path) {
+      const url = new URL(path, "http://auth.local");
+      try {
+        await route(req, res, url);
+      } catch (error) {
+        if (res.headersSent) return void res.destroy();
+        if (error instanceof AuthError || error instanceof OAuthError) return sendError(req, res, error);
+        log(`auth: ${req.method} ${url.pathname} failed: ${error.stack ?? error.message}`);
+        sendError(req, res, new AuthError(500, "unexpected_failure", "Unexpected failure, please check server logs for more information"));
+      }
+    },
+    close() {
+      return pool.end();
+    },
+  };
+}

@@ -1,0 +1,164 @@
+// The functions' one authentication module (_shared/auth.ts): user tokens against the JWKS (inline
+// or fetched), HS256 only with a legacy secret, secret keys in constant time.
+import { createServer, type Server } from "node:http";
+import { Hono } from "hono";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  bearerToken,
+  createSecretKeyAuth,
+  createUserAuth,
+  jwksUrl,
+  sameSecret,
+} from "../../supabase/functions/_shared/auth.ts";
+import { handleError } from "../../supabase/functions/_shared/errors.ts";
+import { generateSigningKey, signToken, userClaims } from "../support/tokens.ts";
+
+const LEGACY_SECRET = "legacy-secret-with-at-least-32-characters";
+const key = generateSigningKey();
+const impostor = generateSigningKey(key.jwk.kid); // same kid, another key
+const userId = "11111111-1111-4111-8111-111111111111";
+
+/** A hono app answering the caller's id, or the shared error body. */
+function appWith(auth: ReturnType<typeof createUserAuth>) {
+  const app = new Hono();
+  app.onError(handleError);
+  app.get("/", async (c) => c.json({ user: (await auth.requireUser(c)).userId }));
+  return app;
+}
+
+async function call(app: Hono, authorization?: string) {
+  const res = await app.fetch(new Request("http://fn/", { headers: authorization ? { authorization } : {} }));
+  return { status: res.status, body: await res.json() };
+}
+
+describe("user tokens against an inline JWKS (SUPABASE_JWKS)", () => {
+  const withLegacy = appWith(createUserAuth({
+    SUPABASE_URL: "https://ref.supabase.co",
+    SUPABASE_JWKS: key.jwks,
+    LEGACY_JWT_SECRET: LEGACY_SECRET,
+  }));
+  const withoutLegacy = appWith(createUserAuth({ SUPABASE_URL: "https://ref.supabase.co", SUPABASE_JWKS: key.jwks }));
+  const es256 = (claims: Record<string, unknown> = {}) => signToken(userClaims(userId, claims), { jwk: key.jwk });
+  const hs256 = (claims: Record<string, unknown> = {}) => signToken(userClaims(userId, claims), { secret: LEGACY_SECRET });
+
+  const accepted: Array<[string, () => string, Hono]> = [
+    ["an ES256 token signed by the project's key", () => es256(), withoutLegacy],
+    ["an HS256 token where the legacy secret is configured", () => hs256(), withLegacy],
+  ];
+  it.each(accepted)("accepts %s", async (_name, token, app) => {
+    expect(await call(app, `Bearer ${token()}`)).toEqual({ status: 200, body: { user: userId } });
+  });
+
+  const refused: Array<[string, () => string | undefined, Hono]> = [
+    ["no Authorization header", () => undefined, withLegacy],
+    ["a token signed by another key with the same kid", () => `Bearer ${signToken(userClaims(userId), { jwk: impostor.jwk })}`, withLegacy],
+    ["an expired token", () => `Bearer ${es256({ exp: Math.floor(Date.now() / 1000) - 5 })}`, withLegacy],
+    ["an ES256 token without a kid", () => `Bearer ${signToken(userClaims(userId), { jwk: key.jwk, header: { kid: undefined } })}`, withLegacy],
+    ["a token naming an unknown kid", () => `Bearer ${signToken(userClaims(userId), { jwk: { ...key.jwk, kid: "other" } })}`, withLegacy],
+    ["an HS256 token where no legacy secret is configured", () => `Bearer ${hs256()}`, withoutLegacy],
+    ["an HS256 token signed with another secret", () => `Bearer ${signToken(userClaims(userId), { secret: `${LEGACY_SECRET}x` })}`, withLegacy],
+    ["a token of the anon role (an API key, not a user)", () => `Bearer ${es256({ role: "anon" })}`, withLegacy],
+    ["a service_role token", () => `Bearer ${es256({ role: "service_role" })}`, withLegacy],
+    ["a token without sub", () => `Bearer ${es256({ sub: undefined })}`, withLegacy],
+    ["a token for another audience", () => `Bearer ${es256({ aud: "other" })}`, withLegacy],
+    ["a publishable key as bearer", () => "Bearer sb_publishable_abc", withLegacy],
+    ["a string that is not a JWT", () => "Bearer not-a-jwt", withLegacy],
+    ["an alg=none token", () => {
+      const part = (v: object) => Buffer.from(JSON.stringify(v)).toString("base64url");
+      return `Bearer ${part({ alg: "none", kid: key.jwk.kid })}.${part(userClaims(userId))}.`;
+    }, withLegacy],
+  ];
+  it.each(refused)("refuses %s with 401 unauthorized", async (_name, header, app) => {
+    const { status, body } = await call(app, header());
+    expect(status).toBe(401);
+    expect(body.error.code).toBe("unauthorized");
+  });
+});
+
+describe("user tokens against the JWKS fetched from the project", () => {
+  let server: Server;
+  let fetches = 0;
+  let url = "";
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url !== "/auth/v1/.well-known/jwks.json") return res.writeHead(404).end();
+      fetches++;
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(key.jwks));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it("fetches <SUPABASE_URL>/auth/v1/.well-known/jwks.json once and verifies many tokens with it", async () => {
+    const app = appWith(createUserAuth({ SUPABASE_URL: url }));
+    for (let i = 0; i < 5; i++) {
+      const token = signToken(userClaims(userId), { jwk: key.jwk });
+      expect(await call(app, `Bearer ${token}`)).toEqual({ status: 200, body: { user: userId } });
+    }
+    expect(fetches).toBe(1);
+    const forged = signToken(userClaims(userId), { jwk: impostor.jwk });
+    expect((await call(app, `Bearer ${forged}`)).status).toBe(401);
+  });
+
+  const urls: Array<[string, string | null]> = [
+    ["https://ref.supabase.co", "https://ref.supabase.co/auth/v1/.well-known/jwks.json"],
+    ["http://127.0.0.1:54321/", "http://127.0.0.1:54321/auth/v1/.well-known/jwks.json"],
+    ["http://localhost:54321", "http://localhost:54321/auth/v1/.well-known/jwks.json"],
+    ["http://kong:8000", null],
+  ];
+  it.each(urls)("derives the JWKS URL of %s (plain http only on loopback)", (base, expected) => {
+    if (expected) expect(jwksUrl(base).href).toBe(expected);
+    else expect(() => jwksUrl(base)).toThrow(/not https/);
+  });
+});
+
+describe("secret keys", () => {
+  const auth = createSecretKeyAuth(["sb_secret_a", "sb_secret_b", "legacy-service-role-jwt"]);
+  const app = new Hono();
+  app.onError(handleError);
+  app.post("/", async (c) => {
+    await auth.requireSecretKey(c);
+    return c.json({ ok: true });
+  });
+  const cases: Array<[string, Record<string, string>, number]> = [
+    ["the default secret key in apikey", { apikey: "sb_secret_a" }, 200],
+    ["a second (rotated-in) secret key", { apikey: "sb_secret_b" }, 200],
+    ["a secret key as Authorization: Bearer", { authorization: "Bearer sb_secret_a" }, 200],
+    ["the legacy service-role key", { authorization: "Bearer legacy-service-role-jwt" }, 200],
+    ["nothing", {}, 401],
+    ["an unknown secret key", { apikey: "sb_secret_c" }, 401],
+    ["a prefix of a key", { apikey: "sb_secret_" }, 401],
+    ["a key with a suffix", { apikey: "sb_secret_ab" }, 401],
+    ["a publishable key", { apikey: "sb_publishable_a" }, 401],
+  ];
+  it.each(cases)("%s -> %s", async (_name, headers, status) => {
+    const res = await app.fetch(new Request("http://fn/", { method: "POST", headers }));
+    expect(res.status).toBe(status);
+    if (status === 401) expect((await res.json()).error.code).toBe("unauthorized");
+  });
+
+  const pairs: Array<[string, string, boolean]> = [
+    ["same", "same", true],
+    ["same", "samf", false],
+    ["same", "same-longer", false],
+    ["", "", true],
+    ["", "x", false],
+  ];
+  it.each(pairs)("sameSecret(%s, %s) -> %s", async (a, b, expected) => {
+    expect(await sameSecret(a, b)).toBe(expected);
+  });
+});
+
+describe("bearer tokens", () => {
+  const tokens: Array<[string | undefined, string | null]> = [
+    ["Bearer abc.def.ghi", "abc.def.ghi"],
+    ["bearer abc", "abc"],
+    ["Basic abc", null],
+    ["Bearer", null],
+    [undefined, null],
+  ];
+  it.each(tokens)("bearerToken(%s) -> %s", (header, expected) => {
+    expect(bearerToken(header)).toBe(expected);
+  });
+});
