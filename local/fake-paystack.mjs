@@ -1,6 +1,8 @@
-// A local stand-in for the two Paystack API calls Fantooo makes, for development and tests.
+// A local stand-in for the two Paystack API calls Fantooo makes, and for Paystack's checkout page,
+// for development and tests.
 //
-//   POST /transaction/initialize         Bearer secret key; {email, amount, currency?, reference?, ...}
+//   POST /transaction/initialize         Bearer secret key; {email, amount, currency?, reference?,
+//                                        callback_url?, ...}
 //                                        -> {status: true, message: "Authorization URL created",
 //                                            data: {authorization_url, access_code, reference}}
 //   GET  /transaction/verify/:reference  Bearer secret key
@@ -8,15 +10,33 @@
 //                                            data: {id, status, reference, amount, currency, paid_at,
 //                                                   customer: {email}, ...}}
 //
-// Shapes follow Paystack's API reference; a transaction stays "abandoned" until a test marks it
-// paid or failed. Every request is recorded. Test-control routes (no auth), usable from another
-// process:
+// Shapes follow Paystack's API reference; a transaction stays "abandoned" until it is paid or
+// failed, on the checkout page or through a test-control route.
+//
+// The checkout page (no auth), what `authorization_url` opens in a browser:
+//
+//   GET  /checkout/:access_code          HTML: amount, email, Paystack's test cards, Pay and Fail
+//   POST /checkout/:access_code          form {action: "pay"|"fail", card?}. Paying with a test
+//                                        card that succeeds marks the transaction "success" and,
+//                                        like Paystack, POSTs the signed charge.success event to
+//                                        `webhookUrl` (x-paystack-signature: HMAC-SHA512 hex of the
+//                                        body with the secret key), retrying with backoff while the
+//                                        answer is not 200; a declined card or Fail marks it
+//                                        "failed" and sends nothing. Either way the browser goes
+//                                        302 to `callback_url?trxref=<ref>&reference=<ref>` when
+//                                        initialize had one, else gets a result page. Delivery never
+//                                        holds up the answer.
+//
+// Every API request is recorded. Test-control routes (no auth), usable from another process:
 //
 //   GET    /__fake/requests                    recorded API requests (oldest first)
 //   DELETE /__fake/requests                    forget them
 //   GET    /__fake/transactions                known transactions
+//   GET    /__fake/webhooks                    webhook delivery attempts (oldest first):
+//                                              {reference, event, attempt, status, error, at}
 //   POST   /__fake/transactions/:ref/pay       {amount?, currency?} mark paid; answers the
-//                                              charge.success event body Paystack would send
+//                                              charge.success event body Paystack would send (and
+//                                              sends it nowhere: the caller delivers it)
 //   POST   /__fake/transactions/:ref/fail      mark failed
 //   POST   /__fake/next                        {mode: "error"|"refuse"|"hang"|"garbage", count?, status?}
 //                                              the next `count` (default 1) API calls misbehave:
@@ -24,26 +44,53 @@
 //                                              hang = never answer, garbage = 200 with a non-JSON body
 //   POST   /__fake/reset                       forget everything
 //
-// Run directly: `PORT=54329 PAYSTACK_SECRET_KEY=sk_test_... node local/fake-paystack.mjs` prints
-// its URL on stdout. Plain Node ESM, no dependencies.
+// Run directly: `PORT=54329 PAYSTACK_SECRET_KEY=sk_test_... PAYSTACK_WEBHOOK_URL=http://...
+// node local/fake-paystack.mjs` prints its URL on stdout. Plain Node ESM, no dependencies.
 import { createServer } from "node:http";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
 
 /** The key used when none is given (the local stack passes its own fixed test key). */
 export const DEFAULT_SECRET_KEY = "sk_test_local_fantooo_0000000000000000000000";
 
+/** Paystack's documented test cards that the checkout page accepts (any future expiry). */
+export const TEST_CARDS = [
+  { number: "4084084084084081", cvv: "408", outcome: "success", note: "Visa, no validation: succeeds" },
+  { number: "4084080000005408", cvv: "001", outcome: "failed", note: "Visa: declined" },
+];
+
 /**
- * Starts the fake on 127.0.0.1:`port` (0 = any free port).
- * @returns {Promise<{url: string, port: number, requests: object[], transactions: Map<string, object>,
- *   misbehave(mode: string, count?: number): void, pay(reference: string, overrides?: object): object,
- *   fail(reference: string): object, reset(): void, close(): Promise<void>}>}
+ * How webhook delivery retries by default: a handful of tries over a few seconds, which suits a
+ * local stack (Paystack itself keeps retrying for hours). `attempts` counts the first try.
  */
-export async function startFakePaystack({ port = 0, secretKey = DEFAULT_SECRET_KEY } = {}) {
+export const DEFAULT_WEBHOOK_RETRY = { attempts: 5, firstDelayMs: 250, factor: 2, timeoutMs: 5000 };
+
+/**
+ * Starts the fake on 127.0.0.1:`port` (0 = any free port). `webhookUrl`: where paying on the
+ * checkout page delivers charge.success (none: nothing is delivered). `webhookRetry`: overrides of
+ * DEFAULT_WEBHOOK_RETRY. `log`: where failed delivery attempts are reported (one JSON line each).
+ * @returns {Promise<{url: string, port: number, requests: object[], transactions: Map<string, object>,
+ *   deliveries: object[], misbehave(mode: string, count?: number): void,
+ *   pay(reference: string, overrides?: object): object, fail(reference: string): object,
+ *   reset(): void, close(): Promise<void>}>}
+ */
+export async function startFakePaystack({
+  port = 0,
+  secretKey = DEFAULT_SECRET_KEY,
+  webhookUrl = "",
+  webhookRetry = {},
+  log = (line) => console.warn(line),
+} = {}) {
+  const retry = { ...DEFAULT_WEBHOOK_RETRY, ...webhookRetry };
   const requests = [];
   const transactions = new Map();
+  const accessCodes = new Map(); // access_code -> reference
+  const deliveries = []; // webhook delivery attempts
   const pending = []; // queued misbehaviours: {mode, status}
   const hanging = new Set();
+  const timers = new Set(); // scheduled delivery attempts
+  const inFlight = new Set(); // AbortControllers of delivery attempts under way
+  let closed = false;
   let nextId = 5_000_000_000 + Math.floor(Math.random() * 1_000_000);
   let url = "";
 
@@ -52,6 +99,8 @@ export async function startFakePaystack({ port = 0, secretKey = DEFAULT_SECRET_K
     const path = new URL(req.url ?? "/", "http://fake").pathname;
     try {
       if (path.startsWith("/__fake/")) return control(req.method, path, body, res);
+      const page = /^\/checkout\/([^/]+)$/.exec(path);
+      if (page) return checkoutPage(req.method, decodeURIComponent(page[1]), body, res);
       requests.push({
         method: req.method,
         path,
@@ -94,7 +143,12 @@ export async function startFakePaystack({ port = 0, secretKey = DEFAULT_SECRET_K
     if (transactions.has(reference)) {
       return send(res, 400, { status: false, message: "Duplicate Transaction Reference" });
     }
+    const callbackUrl = input.callback_url ?? null;
+    if (callbackUrl !== null && !isHttpUrl(callbackUrl)) {
+      return send(res, 400, { status: false, message: "Invalid callback_url" });
+    }
     const accessCode = randomBytes(8).toString("hex");
+    accessCodes.set(accessCode, reference);
     transactions.set(reference, {
       id: nextId++,
       reference,
@@ -103,6 +157,7 @@ export async function startFakePaystack({ port = 0, secretKey = DEFAULT_SECRET_K
       currency: typeof input.currency === "string" ? input.currency : "NGN",
       email: input.email,
       metadata: input.metadata ?? null,
+      callback_url: callbackUrl,
       status: "abandoned",
       paid_at: null,
       created_at: new Date().toISOString(),
@@ -155,6 +210,97 @@ export async function startFakePaystack({ port = 0, secretKey = DEFAULT_SECRET_K
     return transactionData(tx);
   }
 
+  // The checkout page: what a browser sees at authorization_url.
+  function checkoutPage(method, accessCode, body, res) {
+    const tx = transactions.get(accessCodes.get(accessCode));
+    if (!tx) return sendHtml(res, 404, resultPage("Checkout not found", "No transaction has this access code."));
+    if (method === "GET") {
+      if (tx.status !== "abandoned") return sendHtml(res, 200, settledPage(tx));
+      return sendHtml(res, 200, checkoutHtml(tx, `/checkout/${encodeURIComponent(accessCode)}`));
+    }
+    if (method !== "POST") return sendHtml(res, 405, resultPage("Method not allowed", "Use GET or POST."));
+    if (tx.status !== "abandoned") return sendHtml(res, 409, settledPage(tx));
+    const form = new URLSearchParams(body);
+    const action = form.get("action");
+    let paid = false;
+    if (action === "pay") {
+      const card = TEST_CARDS.find((c) => c.number === (form.get("card") ?? "").replace(/[\s-]/g, ""));
+      if (!card) {
+        return sendHtml(res, 400, checkoutHtml(tx, `/checkout/${encodeURIComponent(accessCode)}`, "Use one of the test cards below."));
+      }
+      paid = card.outcome === "success";
+    } else if (action !== "fail") {
+      return sendHtml(res, 400, resultPage("Bad request", "The form needs action=pay or action=fail."));
+    }
+    if (paid) deliverWebhook(pay(tx.reference));
+    else fail(tx.reference);
+    if (tx.callback_url) {
+      res.writeHead(302, { location: callbackRedirectUrl(tx.callback_url, tx.reference) });
+      return res.end();
+    }
+    return sendHtml(res, 200, settledPage(tx));
+  }
+
+  // Like Paystack: POST the signed event, again after a backoff while the answer is not 200.
+  function deliverWebhook(event) {
+    const reference = event.data.reference;
+    if (!webhookUrl) {
+      log(JSON.stringify({ level: "warn", fake: "paystack", event: event.event, reference, detail: "no webhookUrl: not delivered" }));
+      return;
+    }
+    const body = JSON.stringify(event);
+    const signature = paystackSignature(body, secretKey);
+    const delays = retryDelays(retry);
+    const attempt = async (index) => {
+      const controller = new AbortController();
+      inFlight.add(controller);
+      const timeout = setTimeout(() => controller.abort(new Error(`no answer within ${retry.timeoutMs} ms`)), retry.timeoutMs);
+      let status = 0;
+      let error = null;
+      try {
+        const response = await fetch(webhookUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-paystack-signature": signature },
+          body,
+          signal: controller.signal,
+        });
+        status = response.status;
+        await response.arrayBuffer().catch(() => {});
+      } catch (err) {
+        error = controller.signal.aborted ? String(controller.signal.reason?.message ?? "aborted") : String(err.cause?.message ?? err.message);
+      } finally {
+        clearTimeout(timeout);
+        inFlight.delete(controller);
+      }
+      deliveries.push({ reference, event: event.event, attempt: index + 1, status, error, at: new Date().toISOString() });
+      if (status === 200 || closed) return;
+      const wait = delays[index];
+      log(JSON.stringify({
+        level: "warn",
+        fake: "paystack",
+        webhook: webhookUrl,
+        event: event.event,
+        reference,
+        attempt: index + 1,
+        of: retry.attempts,
+        status,
+        error,
+        next: wait === undefined ? "giving up" : `retry in ${wait} ms`,
+      }));
+      if (wait !== undefined) schedule(() => attempt(index + 1), wait);
+    };
+    schedule(() => attempt(0), 0);
+  }
+
+  function schedule(fn, ms) {
+    if (closed) return;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
+    timers.add(timer);
+  }
+
   function queueMisbehaviour(mode, count = 1, status) {
     if (!["error", "refuse", "hang", "garbage"].includes(mode)) throw new Error(`unknown mode ${mode}`);
     for (let i = 0; i < count; i++) pending.push({ mode, status });
@@ -177,6 +323,8 @@ export async function startFakePaystack({ port = 0, secretKey = DEFAULT_SECRET_K
   function reset() {
     requests.length = 0;
     transactions.clear();
+    accessCodes.clear();
+    deliveries.length = 0;
     pending.length = 0;
   }
 
@@ -188,6 +336,7 @@ export async function startFakePaystack({ port = 0, secretKey = DEFAULT_SECRET_K
       return send(res, 200, { ok: true });
     }
     if (path === "/__fake/transactions" && method === "GET") return send(res, 200, [...transactions.values()]);
+    if (path === "/__fake/webhooks" && method === "GET") return send(res, 200, deliveries);
     if (path === "/__fake/reset" && method === "POST") {
       reset();
       return send(res, 200, { ok: true });
@@ -226,12 +375,17 @@ export async function startFakePaystack({ port = 0, secretKey = DEFAULT_SECRET_K
     secretKey,
     requests,
     transactions,
+    deliveries,
     pay,
     fail,
     misbehave: queueMisbehaviour,
     reset,
     close: () =>
       new Promise((resolve) => {
+        closed = true;
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
+        for (const controller of inFlight) controller.abort(new Error("fake Paystack closed"));
         for (const res of hanging) res.destroy();
         server.closeAllConnections?.();
         server.close(() => resolve());
@@ -262,11 +416,108 @@ function send(res, status, body) {
   res.end(JSON.stringify(body));
 }
 
+function sendHtml(res, status, html) {
+  res.writeHead(status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+  res.end(html);
+}
+
+/** Paystack's x-paystack-signature: HMAC-SHA512 of the exact body bytes with the secret key, hex. */
+export function paystackSignature(body, secretKey) {
+  return createHmac("sha512", secretKey).update(body).digest("hex");
+}
+
+/** Where Paystack sends the browser after checkout: the callback URL with trxref and reference added. */
+export function callbackRedirectUrl(callbackUrl, reference) {
+  const url = new URL(callbackUrl);
+  url.searchParams.set("trxref", reference);
+  url.searchParams.set("reference", reference);
+  return url.href;
+}
+
+/** The waits between delivery attempts: `attempts - 1` of them, growing by `factor`. */
+export function retryDelays({ attempts, firstDelayMs, factor }) {
+  return Array.from({ length: Math.max(0, attempts - 1) }, (_, i) => Math.round(firstDelayMs * factor ** i));
+}
+
+/** A subunit amount as people read it: 45000 KES -> "KES 450.00". */
+export function formatAmount(amount, currency) {
+  return `${currency} ${(amount / 100).toFixed(2).replace(/\B(?=(\d{3})+(?!\d))/g, ",")}`;
+}
+
+export function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+function isHttpUrl(value) {
+  if (typeof value !== "string") return false;
+  try {
+    return ["http:", "https:"].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** The display_name/value pairs of `metadata.custom_fields` (Paystack shows them on checkout). */
+function customFields(metadata) {
+  const parsed = typeof metadata === "string" ? parseOrRaw(metadata) : metadata;
+  const fields = parsed !== null && typeof parsed === "object" ? parsed.custom_fields : undefined;
+  return Array.isArray(fields) ? fields.filter((f) => f && f.display_name && f.value !== undefined) : [];
+}
+
+function page(title, content) {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse}td,th{padding:.2rem .6rem .2rem 0;text-align:left}
+.note{color:#666;font-size:.9rem}.error{color:#b00020}button{font-size:1rem;padding:.5rem 1rem;margin-right:.5rem}</style>
+</head><body>
+<p class="note">Fake Paystack (local test mode): no money moves.</p>
+${content}
+</body></html>
+`;
+}
+
+function resultPage(title, message) {
+  return page(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`);
+}
+
+function settledPage(tx) {
+  const amount = formatAmount(tx.amount, tx.currency);
+  return tx.status === "success"
+    ? resultPage("Payment complete", `${amount} paid. Reference ${tx.reference}. You can close this window.`)
+    : resultPage("Payment failed", `The payment of ${amount} did not go through. Reference ${tx.reference}.`);
+}
+
+function checkoutHtml(tx, action, problem = "") {
+  const amount = formatAmount(tx.amount, tx.currency);
+  const fields = customFields(tx.metadata)
+    .map((f) => `<tr><th>${escapeHtml(f.display_name)}</th><td>${escapeHtml(f.value)}</td></tr>`).join("");
+  const cards = TEST_CARDS
+    .map((c) => `<tr><td><code>${c.number.replace(/(\d{4})(?=\d)/g, "$1 ")}</code></td><td>${c.cvv}</td><td>${escapeHtml(c.note)}</td></tr>`)
+    .join("");
+  return page(`Pay ${amount}`, `<h1>Pay ${escapeHtml(amount)}</h1>
+<table>
+<tr><th>Email</th><td>${escapeHtml(tx.email)}</td></tr>
+<tr><th>Reference</th><td>${escapeHtml(tx.reference)}</td></tr>
+${fields}
+</table>
+${problem ? `<p class="error">${escapeHtml(problem)}</p>` : ""}
+<form method="post" action="${escapeHtml(action)}">
+<p><label>Card number <input name="card" value="${TEST_CARDS[0].number.replace(/(\d{4})(?=\d)/g, "$1 ")}" size="24" autocomplete="off"></label></p>
+<p class="note">Expiry: any future date. CVV: the card's own.</p>
+<p><button name="action" value="pay">Pay ${escapeHtml(amount)}</button><button name="action" value="fail">Fail payment</button></p>
+</form>
+<h2>Test cards</h2>
+<table><tr><th>Card</th><th>CVV</th><th></th></tr>${cards}</table>`);
+}
+
 // `node local/fake-paystack.mjs`: serve until killed, printing the URL.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const fake = await startFakePaystack({
     port: Number(process.env.PORT ?? 0),
     secretKey: process.env.PAYSTACK_SECRET_KEY || DEFAULT_SECRET_KEY,
+    webhookUrl: process.env.PAYSTACK_WEBHOOK_URL ?? "",
   });
   console.log(fake.url);
   const stop = () => fake.close().then(() => process.exit(0));
