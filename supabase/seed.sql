@@ -16,7 +16,7 @@ values
 on conflict (id) do update set encrypted_password = excluded.encrypted_password
   where auth.users.encrypted_password is null;
 
--- Profiles of the seeded accounts (SPEC section 9: real users insert their own row after sign-up,
+-- Profiles of the seeded accounts (docs/rules.md: real users insert their own row after sign-up,
 -- admins create operators and admins; here the seed does it as the superuser).
 insert into public.admins (id, email, name)
 values ('55555555-5555-4555-8555-555555555555', 'admin@fantooo.local', 'Ada Admin')
@@ -76,11 +76,14 @@ values
 on conflict do nothing;
 
 -- Two chats: Alice and Kofi have talked (idle, answered); Brian's message to Amani waits for an
--- operator (in the assignment queue).
-insert into public.chats (id, real_user_id, fictional_user_id)
+-- operator (in the assignment queue). Alice's chat starts out 'assigned' (Olivia answered it), so
+-- that the bookkeeping below ends it 'idle' through a transition the lifecycle guard allows
+-- (008_chat_lifecycle: an idle chat that a real user writes to becomes waiting, and only a release
+-- makes it idle again).
+insert into public.chats (id, real_user_id, fictional_user_id, status)
 values
-  ('c0000000-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111', 'a0000000-0000-4000-8000-000000000006'),
-  ('c0000000-0000-4000-8000-000000000002', '22222222-2222-4222-8222-222222222222', 'a0000000-0000-4000-8000-000000000001')
+  ('c0000000-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111', 'a0000000-0000-4000-8000-000000000006', 'assigned'),
+  ('c0000000-0000-4000-8000-000000000002', '22222222-2222-4222-8222-222222222222', 'a0000000-0000-4000-8000-000000000001', 'idle')
 on conflict (id) do nothing;
 
 insert into public.messages (id, chat_id, sender_type, content, created_at)
@@ -116,7 +119,7 @@ from (
   group by chat_id
 ) m
 where m.chat_id = c.id
-  and c.status in ('idle', 'waiting')
+  and c.status in ('idle', 'waiting', 'assigned')
   and not exists (select 1 from public.chat_assignments a where a.chat_id = c.id and a.released_at is null);
 
 update public.operators o

@@ -1,6 +1,6 @@
--- Fantooo: the core tables (SPEC section 2).
+-- Fantooo: the core tables (docs/data-api.md).
 --
--- Operator hiding (SPEC section 5): real users must never read anything that names or identifies an
+-- Operator hiding (docs/rules.md): real users must never read anything that names or identifies an
 -- operator, while `select=*` keeps working on every table a role may read. So the operator side of
 -- the data lives in tables real users cannot read at all (003 gives them no policy there):
 --   * who holds a chat      -> chat_assignments (the open row, released_at is null; at most one per
@@ -117,7 +117,7 @@ create table public.fictional_users (
 );
 comment on table public.fictional_users is
   'Profiles real users browse and chat with. Operator-only guidance lives in fictional_user_guidelines.';
-comment on column public.fictional_users.is_featured is 'Featured profiles cost more per message (SPEC section 4).';
+comment on column public.fictional_users.is_featured is 'Featured profiles cost more per message (docs/rules.md).';
 
 create table public.fictional_user_guidelines (
   fictional_user_id uuid primary key references public.fictional_users (id) on delete cascade,
@@ -126,7 +126,7 @@ create table public.fictional_user_guidelines (
   updated_at timestamptz not null default now()
 );
 comment on table public.fictional_user_guidelines is
-  'Operator-only guidance for playing a profile (SPEC fictional_users.personality_guidelines); '
+  'Operator-only guidance for playing a profile (the documented column fictional_users.personality_guidelines); '
   'kept apart so that real users, who read fictional_users, never see it.';
 
 -- Chats and messages -------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ create table public.message_authors (
   created_at timestamptz not null default now()
 );
 comment on table public.message_authors is
-  'Which operator wrote each fictional message (SPEC messages.operator_id), recorded from the JWT by '
+  'Which operator wrote each fictional message (the documented column messages.operator_id), recorded from the JWT by '
   'a trigger on messages. Operators and admins only.';
 
 -- Records the author of a fictional message: the operator whose JWT inserted it (auth.uid()).
@@ -237,7 +237,7 @@ comment on table public.transactions is
   'Credit purchases through Paystack. Written only by the payment functions (service_role / security definer).';
 comment on column public.transactions.reference is 'Server-made Paystack reference; unique.';
 comment on column public.transactions.package_id is
-  'The credit package bought (foreign key to credit_packages is added by 008).';
+  'The credit package bought (foreign key to credit_packages is added by 009).';
 comment on column public.transactions.amount is 'Price in currency subunits (cents), copied from the package at checkout.';
 comment on column public.transactions.credits is 'Credits granted on success (bonus included), copied at checkout.';
 comment on column public.transactions.raw_event is 'The Paystack event that settled the transaction.';
@@ -258,7 +258,7 @@ create table public.chat_assignments (
 );
 comment on table public.chat_assignments is
   'History of who held which chat. The open row (released_at is null) is the current holder '
-  '(SPEC chats.assigned_operator_id / assigned_at); at most one open row per chat.';
+  '(the documented column chats.assigned_operator_id / assigned_at); at most one open row per chat.';
 comment on column public.chat_assignments.release_reason is
   'completed | idle_timeout (sweeper) | operator_offline | admin | chat_closed (the chat was closed while held).';
 
@@ -324,9 +324,10 @@ create trigger fill_email before insert on public.operators
 create trigger fill_email before insert on public.admins
   for each row execute function private.fill_email_from_auth();
 
--- Refuses (55006) to delete an operator who still holds a chat (an open chat_assignments row): the
--- cascade would drop the assignment and leave the chat 'assigned' with no holder, out of the queue.
--- Release the operator's chats first (release_and_reassign_chat with reason admin). Trigger function only.
+-- Refuses (operator_holds_chats, SQLSTATE 55006; 005_error_catalogue) to delete an operator who
+-- still holds a chat (an open chat_assignments row): the cascade would drop the assignment and
+-- leave the chat 'assigned' with no holder, out of the queue. Release the operator's chats first
+-- (release_and_reassign_chat with reason admin). Trigger function only.
 create or replace function private.refuse_deleting_holding_operator()
 returns trigger
 language plpgsql
@@ -335,8 +336,7 @@ set search_path = ''
 as $$
 begin
   if exists (select 1 from public.chat_assignments a where a.operator_id = old.id and a.released_at is null) then
-    raise exception 'operator still holds chats; release them before deleting the operator'
-      using errcode = '55006';
+    perform errors.raise_error('operator_holds_chats');
   end if;
   return old;
 end;

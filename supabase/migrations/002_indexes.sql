@@ -1,4 +1,4 @@
--- Indexes: the ones named in SPEC section 2, one on every foreign key (Supabase advisor
+-- Indexes: the ones named in docs/data-api.mdone on every foreign key (Supabase advisor
 -- unindexed_foreign_keys), and one for every column an RLS policy (003) filters on.
 -- Already covered by 001 and not repeated here:
 --   real_users.id, operators.id, admins.id, fictional_user_guidelines.fictional_user_id,

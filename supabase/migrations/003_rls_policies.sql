@@ -1,4 +1,4 @@
--- Row Level Security and privileges (SPEC sections 5 and 9).
+-- Row Level Security and privileges (docs/rules.md).
 --
 -- Three layers, each enough on its own for what it guards:
 --   1. table/column privileges: Supabase's default privileges give anon and authenticated ALL on new
@@ -63,9 +63,10 @@ grant execute on function public.is_admin(), public.is_operator(), public.is_rea
 
 -- Guard triggers -----------------------------------------------------------------------------------
 
--- Refuses (42501) API callers who change what only admins may change on real_users: is_active, and
--- anything but is_active on another user's row. Functions running as their owner and service_role
--- pass. Trigger function only.
+-- Refuses (forbidden, 42501) API callers who change what only admins may change on real_users:
+-- is_active, and anything but is_active on another user's row. Functions running as their owner
+-- and service_role pass. Trigger function only; runs as the caller, so it raises through
+-- errors.raise_error (005), which API roles may call.
 create or replace function private.guard_real_user_update()
 returns trigger
 language plpgsql
@@ -76,13 +77,13 @@ begin
     return new;
   end if;
   if new.is_active is distinct from old.is_active and not public.is_admin() then
-    raise exception 'only admins may activate or deactivate a real user' using errcode = '42501';
+    perform errors.raise_error('forbidden', 'Only admins may activate or deactivate a real user.');
   end if;
   if old.id is distinct from auth.uid()
      and (new.display_name, new.age, new.gender, new.looking_for, new.bio, new.avatar_url, new.last_active_at)
          is distinct from
          (old.display_name, old.age, old.gender, old.looking_for, old.bio, old.avatar_url, old.last_active_at) then
-    raise exception 'only the user may edit its own profile' using errcode = '42501';
+    perform errors.raise_error('forbidden', 'Only the user may edit its own profile.');
   end if;
   return new;
 end;
@@ -92,8 +93,8 @@ create trigger guard_real_user_update
   before update on public.real_users
   for each row execute function private.guard_real_user_update();
 
--- Refuses (42501) non-admin API callers who change an operator's capacity or activation. The
--- operator itself may change its name and status. Trigger function only.
+-- Refuses (forbidden, 42501) non-admin API callers who change an operator's capacity or
+-- activation. The operator itself may change its name and status. Trigger function only.
 create or replace function private.guard_operator_update()
 returns trigger
 language plpgsql
@@ -103,7 +104,7 @@ begin
   if current_user in ('anon', 'authenticated')
      and (new.max_concurrent_chats, new.is_active) is distinct from (old.max_concurrent_chats, old.is_active)
      and not public.is_admin() then
-    raise exception 'only admins may change max_concurrent_chats or is_active' using errcode = '42501';
+    perform errors.raise_error('forbidden', 'Only admins may change max_concurrent_chats or is_active.');
   end if;
   return new;
 end;

@@ -1,24 +1,18 @@
--- Fantooo: the chat-queue business functions of the seed (SPEC sections 3, 6 and 9).
+-- Fantooo: the business functions of the seed that read and account (docs/rules.md): who the
+-- caller is, profile discovery, operator statistics and the operator console's view of a chat.
+-- The chat queue itself (assign_chat_to_operator, release_and_reassign_chat) and every other change
+-- of a chat's status live in 008_chat_lifecycle.sql.
 --
--- Who holds a chat is the open chat_assignments row (001); these functions are the only writers of
--- chat_assignments, operator_activity and the lifecycle columns of chats. They run as security
--- definer (owner postgres) with an empty search_path and check the caller themselves:
+-- These functions run as security definer (owner postgres) with an empty search_path and check the
+-- caller themselves:
 --   * a caller acts only for itself (auth.uid());
 --   * admins (public.is_admin()) and trusted callers act for anyone. Trusted = a service_role JWT, or
 --     a direct database session with no JWT claims at all (the postgres role: pg_cron jobs, the Edge
 --     Functions' SUPABASE_DB_URL, pgTAP). See private.is_trusted_caller().
 --
--- Error contract (PostgREST turns SQLSTATE PTxyz into HTTP status xyz; the message is the
--- snake_case code clients switch on, the detail is human text):
---   PT403 not_operator          the caller (or the operator named by an admin) is not an operator
---   PT409 operator_unavailable  the operator is deactivated or its status is not 'available'
---   PT409 at_capacity           the operator already holds max_concurrent_chats chats
---   PT404 chat_not_held         the caller does not hold the chat (or nobody holds it)
---   PT404 chat_not_found        no such chat (or not one the caller may see)
---   PT404 operator_not_found    stats asked for an id that is not an operator (admins/service only)
---   42501 forbidden             acting for someone else / a release reason the caller may not use
---   22023 invalid_release_reason, invalid_days
--- 006 adds PT402 insufficient_credits (message charging).
+-- Refusals go through errors.raise_error (005_error_catalogue.sql; docs/errors.md lists every code):
+-- not_operator, forbidden (42501, acting for someone else), operator_not_found, invalid_days,
+-- chat_not_held, chat_not_found.
 
 -- Caller identity ---------------------------------------------------------------------------------
 
@@ -64,179 +58,12 @@ begin
     return;
   end if;
   if not private.is_operator_id(auth.uid()) then
-    raise exception using errcode = 'PT403', message = 'not_operator',
-      detail = 'Only operators (or admins) may do this.';
+    perform errors.raise_error('not_operator');
   end if;
   if p_operator_id is distinct from auth.uid() then
-    raise exception using errcode = '42501', message = 'forbidden',
-      detail = 'An operator may act only for itself.';
+    perform errors.raise_error('forbidden',
+      'An operator may act only for itself.');
   end if;
-end;
-$$;
-
--- Ends the open assignment of a chat and puts the chat back in the queue: 'waiting' (keeping
--- queued_at, i.e. its place) when the real user's last message is unanswered (queued_at is set),
--- else 'idle'. Releases other than 'completed' count in reassignment_count; the third one flags the
--- chat for review (it stays assignable). The caller must already hold the chat row lock
--- (select ... for update), which is what serialises releases, closes and sweeps of one chat.
--- Returns null when nothing was held, false when released, true when released and newly flagged.
--- Internal helper for release_and_reassign_chat and the idle sweep (007).
-create or replace function private.release_chat(p_chat_id uuid, p_reason text)
-returns boolean
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_operator_id uuid;
-  v_chat public.chats%rowtype;
-  v_count integer;
-  v_flag boolean;
-begin
-  update public.chat_assignments a
-     set released_at = now(), release_reason = p_reason
-   where a.chat_id = p_chat_id and a.released_at is null
-  returning a.operator_id into v_operator_id;
-  if not found then
-    return null;
-  end if;
-
-  delete from public.operator_activity oa where oa.chat_id = p_chat_id;
-
-  select * into v_chat from public.chats c where c.id = p_chat_id;
-  v_count := v_chat.reassignment_count + case when p_reason = 'completed' then 0 else 1 end;
-  v_flag := not v_chat.flagged_for_review and v_count >= 3;
-
-  update public.chats c
-     set status = case
-                    when c.status = 'closed' then 'closed'
-                    when c.queued_at is not null then 'waiting'
-                    else 'idle'
-                  end,
-         reassignment_count = v_count,
-         flagged_for_review = c.flagged_for_review or v_flag,
-         flag_reason = case
-                         -- the chat's real user reads this text: say what happened, never who or why
-                         when v_flag then format('reassigned %s times', v_count)
-                         else c.flag_reason
-                       end
-   where c.id = p_chat_id;
-
-  return v_flag;
-end;
-$$;
-
--- Chat queue ----------------------------------------------------------------------------------------
-
--- Gives the operator the waiting chat with the oldest queued_at and returns its id; NULL when no chat
--- waits. Guarantees: the operator is active and 'available' (else PT409 operator_unavailable) and
--- holds fewer than max_concurrent_chats open assignments (else PT409 at_capacity). The operator row
--- is locked first, so concurrent calls for one operator run one after another and cannot exceed its
--- capacity; the chat is taken FOR UPDATE SKIP LOCKED, so concurrent operators never take the same
--- chat (the partial unique index on chat_assignments makes that a hard guarantee too). Records the
--- open chat_assignments row and the operator_activity row. Callers: an operator for itself
--- (p_operator_id defaults to the caller), admins and service_role for any operator.
-create or replace function public.assign_chat_to_operator(p_operator_id uuid default null)
-returns uuid
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_operator_id uuid := coalesce(p_operator_id, auth.uid());
-  v_operator public.operators%rowtype;
-  v_held integer;
-  v_chat_id uuid;
-begin
-  perform private.require_acting_for_operator(v_operator_id);
-
-  select * into v_operator from public.operators o where o.id = v_operator_id for update;
-  if not found then
-    raise exception using errcode = 'PT403', message = 'not_operator',
-      detail = 'No operator has this id.';
-  end if;
-  if not v_operator.is_active or v_operator.status <> 'available' then
-    raise exception using errcode = 'PT409', message = 'operator_unavailable',
-      detail = format('The operator is %s; only active, available operators take chats.',
-                      case when v_operator.is_active then v_operator.status else 'deactivated' end);
-  end if;
-
-  select count(*) into v_held
-    from public.chat_assignments a
-   where a.operator_id = v_operator_id and a.released_at is null;
-  if v_held >= v_operator.max_concurrent_chats then
-    raise exception using errcode = 'PT409', message = 'at_capacity',
-      detail = format('The operator already holds %s of %s chats.', v_held, v_operator.max_concurrent_chats);
-  end if;
-
-  select c.id into v_chat_id
-    from public.chats c
-   where c.status = 'waiting'
-   order by c.queued_at, c.id
-   limit 1
-     for update skip locked;
-  if v_chat_id is null then
-    return null;
-  end if;
-
-  update public.chats c set status = 'assigned' where c.id = v_chat_id;
-  insert into public.chat_assignments (chat_id, operator_id, assigned_at)
-  values (v_chat_id, v_operator_id, now());
-  insert into public.operator_activity (operator_id, chat_id, assigned_at, last_activity_at)
-  values (v_operator_id, v_chat_id, now(), now());
-  update public.operators o set last_activity_at = now() where o.id = v_operator_id;
-
-  return v_chat_id;
-end;
-$$;
-
--- Ends the open assignment of a chat and requeues it (see private.release_chat). Returns true.
--- Reasons and who may use them (SPEC section 9):
---   completed, operator_offline  the operator holding the chat (else PT404 chat_not_held)
---   admin                        admins (else 42501)
---   idle_timeout                 service_role / the idle sweep only (else 42501)
--- Trusted callers may use any reason. Any other reason: 22023 invalid_release_reason. A chat nobody
--- holds: PT404 chat_not_held. Non-operators using an operator reason: PT403 not_operator.
-create or replace function public.release_and_reassign_chat(p_chat_id uuid, p_reason text)
-returns boolean
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_trusted boolean := private.is_trusted_caller();
-  v_holder uuid;
-begin
-  if p_reason is null or p_reason not in ('completed', 'idle_timeout', 'operator_offline', 'admin') then
-    raise exception using errcode = '22023', message = 'invalid_release_reason',
-      detail = 'reason must be completed, idle_timeout, operator_offline or admin.';
-  end if;
-  if not v_trusted then
-    if p_reason = 'idle_timeout' then
-      raise exception using errcode = '42501', message = 'forbidden',
-        detail = 'idle_timeout releases come only from the idle sweep.';
-    elsif p_reason = 'admin' and not public.is_admin() then
-      raise exception using errcode = '42501', message = 'forbidden',
-        detail = 'Only admins release with reason admin.';
-    elsif p_reason in ('completed', 'operator_offline') and not private.is_operator_id(auth.uid()) then
-      raise exception using errcode = 'PT403', message = 'not_operator',
-        detail = 'Only the operator holding a chat releases it with this reason.';
-    end if;
-  end if;
-
-  -- Lock the chat first: every writer of a chat's lifecycle takes this lock before the assignment.
-  perform 1 from public.chats c where c.id = p_chat_id for update;
-
-  select a.operator_id into v_holder
-    from public.chat_assignments a
-   where a.chat_id = p_chat_id and a.released_at is null;
-  if v_holder is null
-     or (not v_trusted and p_reason in ('completed', 'operator_offline') and v_holder <> auth.uid()) then
-    raise exception using errcode = 'PT404', message = 'chat_not_held',
-      detail = 'The caller does not hold this chat.';
-  end if;
-
-  perform private.release_chat(p_chat_id, p_reason);
-  return true;
 end;
 $$;
 
@@ -274,8 +101,8 @@ declare
   v_user_id uuid := coalesce(p_user_id, auth.uid());
 begin
   if not (private.is_trusted_caller() or public.is_admin()) and v_user_id is distinct from auth.uid() then
-    raise exception using errcode = '42501', message = 'forbidden',
-      detail = 'A user may list profiles only for itself.';
+    perform errors.raise_error('forbidden',
+      'A user may list profiles only for itself.');
   end if;
 
   return query
@@ -295,7 +122,7 @@ $$;
 
 -- Operator statistics ---------------------------------------------------------------------------------
 
--- Start of a calendar day in the business timezone (settings.timezone, 005; Africa/Nairobi by
+-- Start of a calendar day in the business timezone (settings.timezone, 006; Africa/Nairobi by
 -- default). Internal helper.
 create or replace function private.day_start(p_date date)
 returns timestamptz
@@ -353,7 +180,7 @@ as $$
 $$;
 
 -- Recomputes and upserts one operator_stats row (operator, day in the business timezone). Internal
--- helper for update_operator_stats and the hourly roll-up (010).
+-- helper for update_operator_stats and the hourly roll-up (011).
 create or replace function private.upsert_operator_stats(p_operator_id uuid, p_date date)
 returns public.operator_stats
 language plpgsql
@@ -390,7 +217,7 @@ declare
 begin
   perform private.require_acting_for_operator(p_operator_id);
   if not private.is_operator_id(p_operator_id) then
-    raise exception using errcode = 'PT404', message = 'operator_not_found', detail = 'No operator has this id.';
+    perform errors.raise_error('operator_not_found');
   end if;
   select s.timezone into v_tz from public.settings s;
   return private.upsert_operator_stats(
@@ -422,10 +249,10 @@ declare
 begin
   perform private.require_acting_for_operator(p_operator_id);
   if not private.is_operator_id(p_operator_id) then
-    raise exception using errcode = 'PT404', message = 'operator_not_found', detail = 'No operator has this id.';
+    perform errors.raise_error('operator_not_found');
   end if;
   if p_days is null or p_days < 1 or p_days > 366 then
-    raise exception using errcode = '22023', message = 'invalid_days', detail = 'p_days must be between 1 and 366.';
+    perform errors.raise_error('invalid_days', 'p_days must be between 1 and 366.');
   end if;
 
   select s.timezone into v_tz from public.settings s;
@@ -464,7 +291,7 @@ $$;
 
 -- Console view of a chat -------------------------------------------------------------------------------
 
--- The operator console's view of one chat (SPEC section 9), as jsonb: the chat's own fields at the top
+-- The operator console's view of one chat (docs/rules.md), as jsonb: the chat's own fields at the top
 -- level (id, status, queued_at, last_message_at, message_count, reassignment_count,
 -- flagged_for_review, plus flag_reason, created_at, closed_at, close_reason), "assignment" (the
 -- current holder: operator_id, assigned_at, last_activity_at; null when nobody holds it),
@@ -485,15 +312,14 @@ declare
 begin
   if not (private.is_trusted_caller() or public.is_admin()) then
     if not private.is_operator_id(auth.uid()) then
-      raise exception using errcode = 'PT403', message = 'not_operator',
-        detail = 'Only operators and admins read chat details.';
+      perform errors.raise_error('not_operator',
+        'Only operators and admins read chat details.');
     end if;
     if not exists (
       select 1 from public.chat_assignments a
        where a.chat_id = p_chat_id and a.operator_id = auth.uid() and a.released_at is null
     ) then
-      raise exception using errcode = 'PT404', message = 'chat_not_held',
-        detail = 'The caller does not hold this chat.';
+      perform errors.raise_error('chat_not_held');
     end if;
   end if;
 
@@ -556,9 +382,39 @@ begin
    where c.id = p_chat_id;
 
   if v_result is null then
-    raise exception using errcode = 'PT404', message = 'chat_not_found', detail = 'No chat has this id.';
+    perform errors.raise_error('chat_not_found', 'No chat has this id.');
   end if;
   return v_result;
+end;
+$$;
+
+-- Operator activity -----------------------------------------------------------------------------------
+
+-- An operator's sign of life in a chat it holds: refreshes operator_activity.last_activity_at (which
+-- keeps the idle sweep away) and operators.last_activity_at; returns the new time. Errors: not_operator,
+-- chat_not_held. Callers: operators (the assign-chat/heartbeat route).
+create or replace function public.operator_heartbeat(p_chat_id uuid)
+returns timestamptz
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_operator_id uuid := auth.uid();
+  v_at timestamptz;
+begin
+  if not private.is_operator_id(v_operator_id) then
+    perform errors.raise_error('not_operator', 'Only operators send heartbeats.');
+  end if;
+  update public.operator_activity oa
+     set last_activity_at = now()
+   where oa.operator_id = v_operator_id and oa.chat_id = p_chat_id
+  returning oa.last_activity_at into v_at;
+  if v_at is null then
+    perform errors.raise_error('chat_not_held');
+  end if;
+  update public.operators o set last_activity_at = now() where o.id = v_operator_id;
+  return v_at;
 end;
 $$;
 
@@ -568,15 +424,12 @@ revoke all on function
   private.is_trusted_caller(),
   private.is_operator_id(uuid),
   private.require_acting_for_operator(uuid),
-  private.release_chat(uuid, text),
   private.day_start(date),
   private.operator_stats_between(uuid, timestamptz, timestamptz),
   private.upsert_operator_stats(uuid, date)
 from public, anon, authenticated, service_role;
 
 revoke execute on function
-  public.assign_chat_to_operator(uuid),
-  public.release_and_reassign_chat(uuid, text),
   public.get_available_fictional_profiles(uuid, integer, integer),
   public.update_operator_stats(uuid, date),
   public.get_operator_performance_stats(uuid, integer),
@@ -584,10 +437,11 @@ revoke execute on function
 from public, anon, authenticated, service_role;
 
 grant execute on function
-  public.assign_chat_to_operator(uuid),
-  public.release_and_reassign_chat(uuid, text),
   public.get_available_fictional_profiles(uuid, integer, integer),
   public.update_operator_stats(uuid, date),
   public.get_operator_performance_stats(uuid, integer),
   public.get_chat_with_details(uuid)
 to authenticated, service_role;
+
+revoke execute on function public.operator_heartbeat(uuid) from public, anon, authenticated, service_role;
+grant execute on function public.operator_heartbeat(uuid) to authenticated;

@@ -2,7 +2,7 @@
 -- the named indexes and an index on every foreign key.
 begin;
 set local search_path = extensions, public;
-select plan(95);
+select plan(105);
 
 -- Tables and columns -------------------------------------------------------------------------------
 select is(array(select c from unnest(array[
@@ -227,7 +227,7 @@ $$, 'every mutable table keeps updated_at by trigger');
 
 -- Cascades and set null
 select throws_ok($$delete from public.operators where id = 'f2000000-0000-4000-8000-0000000000a2'$$,
-  '55006', 'operator still holds chats; release them before deleting the operator',
+  '55006', 'operator_holds_chats',
   'an operator holding a chat cannot be deleted (the chat would leave the queue)');
 update public.chat_assignments set released_at = now(), release_reason = 'admin'
   where operator_id = 'f2000000-0000-4000-8000-0000000000a2' and released_at is null;
@@ -282,17 +282,52 @@ $$, 'every foreign key in public is led by a full index');
 -- Helper functions ---------------------------------------------------------------------------------
 select is_empty($$
   select p.proname from pg_proc p
-  where p.pronamespace = 'public'::regnamespace and p.proname in ('is_admin', 'is_operator', 'is_real_user')
+  where p.pronamespace = 'api_private'::regnamespace and p.proname in ('is_admin', 'is_operator', 'is_real_user')
     and not (p.prosecdef and p.provolatile = 's' and p.proconfig @> array['search_path=""'])
 $$, 'persona helpers are stable security definer with an empty search_path');
-select is((select count(*)::int from pg_proc p where p.pronamespace = 'public'::regnamespace
-           and p.proname in ('is_admin', 'is_operator', 'is_real_user')), 3, 'the three persona helpers exist');
-select ok(not has_function_privilege('anon', 'public.is_admin()', 'execute')
-          and has_function_privilege('authenticated', 'public.is_admin()', 'execute'),
+select is((select count(*)::int from pg_proc p where p.pronamespace = 'api_private'::regnamespace
+           and p.proname in ('is_admin', 'is_operator', 'is_real_user')), 3,
+  'the three persona helpers exist, in api_private (016: out of the exposed schema)');
+select ok(not has_function_privilege('anon', 'api_private.is_admin()', 'execute')
+          and has_function_privilege('authenticated', 'api_private.is_admin()', 'execute'),
   'is_admin is executable by authenticated, not anon');
 select ok(not has_schema_privilege('authenticated', 'private', 'usage')
           and not has_schema_privilege('anon', 'private', 'usage'),
   'the private schema is closed to API roles');
+
+-- The error catalogue (005) -----------------------------------------------------------------------------
+select has_table('errors', 'catalogue', 'errors.catalogue holds the error contract');
+select columns_are('errors', 'catalogue', array['code', 'sqlstate', 'http_status', 'message'],
+  'a catalogue row is a code, its SQLSTATE, its HTTP status and its human text');
+select ok(not has_schema_privilege('anon', 'errors', 'usage')
+          and has_schema_privilege('authenticated', 'errors', 'usage')
+          and has_schema_privilege('service_role', 'errors', 'usage'),
+  'the errors schema is usable by authenticated and service_role (guards raise as the caller), not anon');
+select ok(not has_table_privilege('authenticated', 'errors.catalogue', 'select')
+          and not has_table_privilege('service_role', 'errors.catalogue', 'select')
+          and not has_table_privilege('anon', 'errors.catalogue', 'select'),
+  'no API role reads the catalogue table directly');
+select ok(has_function_privilege('authenticated', 'errors.raise_error(text, text)', 'execute')
+          and has_function_privilege('service_role', 'errors.raise_error(text, text)', 'execute')
+          and not has_function_privilege('anon', 'errors.raise_error(text, text)', 'execute'),
+  'raise_error is executable by authenticated and service_role only');
+select is_empty($$
+  select p.proname from pg_proc p
+  where p.pronamespace = 'errors'::regnamespace
+    and not (p.prosecdef and p.proconfig @> array['search_path=""'])
+$$, 'the errors schema holds only security definer functions with an empty search_path');
+select is_empty($$
+  select p.proname from pg_proc p
+  where p.pronamespace = 'errors'::regnamespace and p.proname <> 'raise_error'
+$$, 'raise_error is the only function of the errors schema');
+select is_empty($$
+  select code from errors.catalogue
+  where not (sqlstate = 'PT' || http_status or (sqlstate, http_status) in (('42501', 403), ('23514', 400), ('55006', 500)))
+$$, 'every code is PT<status>, or one of the standard SQLSTATEs the spec fixes');
+select throws_ok($$select errors.raise_error('at_capacity', 'The operator already holds 1 of 1 chats.')$$,
+  'PT409', 'at_capacity', 'raise_error raises the catalogue''s SQLSTATE with the code as message');
+select throws_ok($$select errors.raise_error('no_such_code')$$,
+  'XX000', 'unknown_error_code', 'a code missing from the catalogue is a bug, not a refusal');
 
 select * from finish();
 rollback;

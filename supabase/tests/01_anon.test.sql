@@ -3,6 +3,7 @@
 begin;
 set local search_path = extensions, public;
 select plan(58);
+\ir fixtures/authenticate.psql
 
 create temporary table anon_tables (t text) on commit drop;
 insert into anon_tables values
@@ -18,8 +19,7 @@ insert into public.real_users (id, display_name, age, gender, looking_for)
 insert into public.fictional_users (id, name, age, gender)
   values ('f5000000-0000-4000-8000-0000000000b1', 'Anon Fixture Profile', 30, 'male');
 
-set local role anon;
-set local request.jwt.claims = '{"role":"anon"}';
+select tests.authenticate_as_anon();
 
 select throws_ok(format('select * from public.%I', t), '42501', format('permission denied for table %s', t),
   format('anon cannot read %s', t)) from anon_tables order by t;
@@ -40,7 +40,7 @@ select throws_ok('select public.is_operator()', '42501', 'permission denied for 
 select throws_ok('select public.is_real_user()', '42501', 'permission denied for function is_real_user',
   'anon cannot call is_real_user');
 
-reset role;
+select tests.clear_authentication();
 select is_empty($$
   select p.tablename || ': ' || p.policyname from pg_policies p
   where p.schemaname = 'public'

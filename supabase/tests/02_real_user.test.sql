@@ -1,14 +1,13 @@
 -- Alice, a real user: what she may read and write, and every refusal, table by table.
 begin;
 set local search_path = extensions, public;
-select plan(73);
+select plan(76);
 
 -- Fixture (as postgres; rolled back at the end): the personas of fixtures/personas.psql.
 \ir fixtures/personas.psql
 
 -- Acting as Alice
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"f1000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('f1000000-0000-4000-8000-000000000001');
 
 select ok((select public.is_real_user()) and not (select public.is_operator()) and not (select public.is_admin()),
   'alice is a real user, not an operator or admin');
@@ -48,7 +47,7 @@ select throws_ok($$update public.real_users set credits = 1000 where id = 'f1000
 select throws_ok($$update public.real_users set email = 'evil@example.com' where id = 'f1000000-0000-4000-8000-000000000001'$$,
   '42501', 'permission denied for table real_users', 'alice cannot change her email');
 select throws_ok($$update public.real_users set is_active = false where id = 'f1000000-0000-4000-8000-000000000001'$$,
-  '42501', 'only admins may activate or deactivate a real user', 'alice cannot change is_active');
+  '42501', 'forbidden', 'alice cannot change is_active');
 select throws_ok($$update public.real_users set id = 'f1000000-0000-4000-8000-000000000002' where id = 'f1000000-0000-4000-8000-000000000001'$$,
   '42501', 'permission denied for table real_users', 'alice cannot change her id');
 select throws_ok($$delete from public.real_users where id = 'f1000000-0000-4000-8000-000000000001'$$,
@@ -111,9 +110,14 @@ select lives_ok($$insert into public.messages (chat_id, sender_type, content)
 select throws_ok($$insert into public.messages (chat_id, sender_type, content)
   values ('f6000000-0000-4000-8000-000000000001', 'fictional', 'pretending to be Fa')$$,
   '42501', 'new row violates row-level security policy for table "messages"', 'alice cannot send a fictional message');
+select throws_ok($$update public.real_users set avatar_url = 'http://img.test/alice.png' where id = 'f1000000-0000-4000-8000-000000000001'$$,
+  '23514', 'invalid_avatar_url', 'alice cannot set an avatar that is not https');
+select is_empty($$select id from public.fictional_users where created_by is not null$$,
+  'alice sees no profile''s creator');
+select is_empty('select * from public.fictional_user_creators', 'alice reads nothing of fictional_user_creators');
 select throws_ok($$insert into public.messages (chat_id, sender_type, content)
   values ('f6000000-0000-4000-8000-000000000002', 'real', 'hello again')$$,
-  '42501', 'new row violates row-level security policy for table "messages"', 'alice cannot write in a closed chat');
+  '42501', 'chat_closed', 'alice cannot write in a closed chat (chat_closed)');
 select throws_ok($$insert into public.messages (chat_id, sender_type, content)
   values ('f6000000-0000-4000-8000-000000000003', 'real', 'hi from alice')$$,
   '42501', 'new row violates row-level security policy for table "messages"', 'alice cannot write in bob''s chat');
@@ -177,7 +181,7 @@ select throws_ok($$delete from public.operator_stats$$,
   '42501', 'permission denied for table operator_stats', 'alice cannot touch operator stats');
 
 -- Back to postgres: the refused writes changed nothing ---------------------------------------------
-reset role;
+select tests.clear_authentication();
 select results_eq($$select credits, email, is_active from public.real_users where id = 'f1000000-0000-4000-8000-000000000001'$$,
   $$values (10, 'alice.t@example.com'::text, true)$$, 'alice''s credits, email and is_active are unchanged');
 select results_eq($$select display_name from public.real_users where id = 'f1000000-0000-4000-8000-000000000002'$$,

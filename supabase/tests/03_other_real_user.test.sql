@@ -8,8 +8,7 @@ select plan(37);
 \ir fixtures/personas.psql
 
 -- Acting as Bob
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"f1000000-0000-4000-8000-000000000002","role":"authenticated"}';
+select tests.authenticate_as('f1000000-0000-4000-8000-000000000002');
 
 select results_eq('select id from public.real_users', $$values ('f1000000-0000-4000-8000-000000000002'::uuid)$$,
   'bob reads only his own real_users row');
@@ -55,23 +54,22 @@ select is_empty('select * from public.chat_assignments', 'bob reads no assignmen
 select is_empty('select * from public.message_authors', 'bob reads no message author');
 
 -- Bob deactivated by an admin: can read his own row, can no longer write or browse
-reset role;
+select tests.clear_authentication();
 update public.real_users set is_active = false where id = 'f1000000-0000-4000-8000-000000000002';
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"f1000000-0000-4000-8000-000000000002","role":"authenticated"}';
+select tests.authenticate_as('f1000000-0000-4000-8000-000000000002');
 select ok(not (select public.is_real_user()), 'a deactivated user is no longer an active real user');
 select results_eq('select is_active from public.real_users', $$values (false)$$, 'a deactivated user still sees his row');
 select throws_ok($$insert into public.messages (chat_id, sender_type, content)
   values ('f6000000-0000-4000-8000-000000000003', 'real', 'still here?')$$,
-  '42501', 'new row violates row-level security policy for table "messages"', 'a deactivated user cannot send messages');
+  '42501', 'account_deactivated', 'a deactivated user cannot send messages (account_deactivated)');
 select throws_ok($$insert into public.chats (fictional_user_id) values ('f5000000-0000-4000-8000-000000000004')$$,
   '42501', 'new row violates row-level security policy for table "chats"', 'a deactivated user cannot start chats');
 select is_empty('select * from public.fictional_users', 'a deactivated user cannot browse profiles');
 select throws_ok($$update public.real_users set is_active = true where id = 'f1000000-0000-4000-8000-000000000002'$$,
-  '42501', 'only admins may activate or deactivate a real user', 'a deactivated user cannot reactivate himself');
+  '42501', 'forbidden', 'a deactivated user cannot reactivate himself');
 
 -- Nora, signed up with no profile row yet
-set local request.jwt.claims = '{"sub":"f4000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('f4000000-0000-4000-8000-000000000001');
 select ok(not (select public.is_real_user()), 'before creating her row nora is not a real user');
 select is_empty('select * from public.fictional_users', 'without a profile row nora browses nothing');
 select throws_ok($$insert into public.real_users (id, display_name, age, gender, looking_for, credits)
@@ -92,7 +90,7 @@ select results_eq($$insert into public.real_users (display_name, age, gender, lo
 select ok((select public.is_real_user()), 'with her row nora is a real user');
 
 -- Back to postgres: Alice's data is intact
-reset role;
+select tests.clear_authentication();
 select results_eq($$select display_name, credits, is_active from public.real_users where id = 'f1000000-0000-4000-8000-000000000001'$$,
   $$values ('Alice T'::text, 10, true)$$, 'alice''s row is unchanged');
 select is((select count(*)::int from public.messages where chat_id = 'f6000000-0000-4000-8000-000000000001'), 2,

@@ -2,14 +2,13 @@
 -- messages there; everything else is refused. (She held bob's chat before; omar holds it now.)
 begin;
 set local search_path = extensions, public;
-select plan(57);
+select plan(58);
 
 -- Fixture (as postgres; rolled back at the end): the personas of fixtures/personas.psql.
 \ir fixtures/personas.psql
 
 -- Acting as Olga
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"f2000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('f2000000-0000-4000-8000-000000000001');
 
 select ok((select public.is_operator()) and not (select public.is_admin()) and not (select public.is_real_user()),
   'olga is an operator, not an admin or real user');
@@ -20,9 +19,9 @@ select results_eq('select id from public.operators', $$values ('f2000000-0000-40
 select results_eq($$update public.operators set status = 'busy', name = 'Olga B' where id = 'f2000000-0000-4000-8000-000000000001' returning status, name$$,
   $$values ('busy'::text, 'Olga B'::text)$$, 'olga sets her own status and name');
 select throws_ok($$update public.operators set max_concurrent_chats = 10 where id = 'f2000000-0000-4000-8000-000000000001'$$,
-  '42501', 'only admins may change max_concurrent_chats or is_active', 'olga cannot raise her capacity');
+  '42501', 'forbidden', 'olga cannot raise her capacity');
 select throws_ok($$update public.operators set is_active = false where id = 'f2000000-0000-4000-8000-000000000001'$$,
-  '42501', 'only admins may change max_concurrent_chats or is_active', 'olga cannot change her is_active');
+  '42501', 'forbidden', 'olga cannot change her is_active');
 select throws_ok($$update public.operators set total_messages_sent = 0 where id = 'f2000000-0000-4000-8000-000000000001'$$,
   '42501', 'permission denied for table operators', 'olga cannot change her message counter');
 select throws_ok($$update public.operators set last_activity_at = now() where id = 'f2000000-0000-4000-8000-000000000001'$$,
@@ -61,8 +60,12 @@ select is_empty($$select * from public.chats where id = 'f6000000-0000-4000-8000
   'olga cannot read a chat she held before and another operator holds now');
 select is_empty($$select * from public.chats where id = 'f6000000-0000-4000-8000-000000000002'$$,
   'olga cannot read a chat never assigned to her');
-select results_eq('select id from public.real_users', $$values ('f1000000-0000-4000-8000-000000000001'::uuid)$$,
-  'olga reads the real user of her chat and no other');
+select is_empty('select * from public.real_users',
+  'olga reads no real_users row, not even the user of her chat (its panel is get_chat_with_details)');
+select is((select array_agg(k order by k) from jsonb_object_keys(
+    public.get_chat_with_details('f6000000-0000-4000-8000-000000000001') -> 'real_user') k),
+  array['age', 'avatar_url', 'bio', 'display_name', 'gender', 'id'],
+  'her real user panel: id, display_name, age, gender, bio, avatar_url (no email, credits or activity times)');
 select set_eq('select id from public.messages',
   array['f7000000-0000-4000-8000-000000000001', 'f7000000-0000-4000-8000-000000000002']::uuid[],
   'olga reads the messages of the chat she holds only');
@@ -80,10 +83,10 @@ select throws_ok($$insert into public.messages (chat_id, sender_type, content)
   '42501', 'new row violates row-level security policy for table "messages"', 'olga cannot send a message as the real user');
 select throws_ok($$insert into public.messages (chat_id, sender_type, content)
   values ('f6000000-0000-4000-8000-000000000003', 'fictional', 'still mine?')$$,
-  '42501', 'new row violates row-level security policy for table "messages"', 'olga cannot write in a chat she no longer holds');
+  'PT404', 'chat_not_held', 'olga cannot write in a chat she no longer holds');
 select throws_ok($$insert into public.messages (chat_id, sender_type, content)
   values ('f6000000-0000-4000-8000-000000000002', 'fictional', 'hello?')$$,
-  '42501', 'new row violates row-level security policy for table "messages"', 'olga cannot write in a chat she never held');
+  'PT404', 'chat_not_held', 'olga cannot write in a chat she never held');
 select throws_ok($$insert into public.message_authors (message_id, operator_id)
   values ('f7000000-0000-4000-8000-000000000003', 'f2000000-0000-4000-8000-000000000001')$$,
   '42501', 'permission denied for table message_authors', 'olga cannot claim or forge authorship');
@@ -123,29 +126,27 @@ select throws_ok($$update public.operator_stats set messages_sent = 999$$,
   '42501', 'permission denied for table operator_stats', 'olga cannot change her stats');
 
 -- Once the chat is released she loses it -----------------------------------------------------------
-reset role;
+select tests.clear_authentication();
 update public.chat_assignments set released_at = now(), release_reason = 'completed'
   where chat_id = 'f6000000-0000-4000-8000-000000000001' and released_at is null;
 delete from public.operator_activity where chat_id = 'f6000000-0000-4000-8000-000000000001';
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"f2000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('f2000000-0000-4000-8000-000000000001');
 select is_empty('select * from public.chats', 'after release olga reads no chat');
 select is_empty('select * from public.messages', 'after release olga reads none of its messages');
 select is_empty('select * from public.real_users', 'after release olga no longer reads its real user');
 select throws_ok($$insert into public.messages (chat_id, sender_type, content)
   values ('f6000000-0000-4000-8000-000000000001', 'fictional', 'late answer')$$,
-  '42501', 'new row violates row-level security policy for table "messages"', 'after release olga cannot write in it');
+  'PT404', 'chat_not_held', 'after release olga cannot write in it');
 
 -- A deactivated operator loses the operator reads
-reset role;
+select tests.clear_authentication();
 update public.operators set is_active = false where id = 'f2000000-0000-4000-8000-000000000001';
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"f2000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('f2000000-0000-4000-8000-000000000001');
 select ok(not (select public.is_operator()), 'a deactivated operator is not an operator');
 select is_empty('select * from public.fictional_user_guidelines', 'a deactivated operator reads no guidelines');
 
 -- Back to postgres: nothing refused changed anything
-reset role;
+select tests.clear_authentication();
 select results_eq($$select max_concurrent_chats, total_messages_sent >= 0, email from public.operators where id = 'f2000000-0000-4000-8000-000000000001'$$,
   $$values (2, true, 'olga.t@fantooo.local'::text)$$, 'olga''s capacity and email are unchanged');
 select results_eq($$select status from public.operators where id = 'f2000000-0000-4000-8000-000000000002'$$,

@@ -3,7 +3,7 @@
 -- transactions or messages directly.
 begin;
 set local search_path = extensions, public;
-select plan(45);
+select plan(46);
 
 -- Fixture (as postgres; rolled back at the end): the personas of fixtures/personas.psql.
 \ir fixtures/personas.psql
@@ -21,8 +21,7 @@ insert into all_counts
 grant select on all_counts to authenticated;
 
 -- Acting as Adam
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"f3000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('f3000000-0000-4000-8000-000000000001');
 
 select ok((select public.is_admin()) and not (select public.is_operator()) and not (select public.is_real_user()),
   'adam is an admin, not an operator or real user');
@@ -34,8 +33,11 @@ $$, 'adam reads every row of every table');
 -- profiles and guidelines ------------------------------------------------------------------------
 select lives_ok($$insert into public.fictional_users (name, age, gender, bio, interests, is_featured)
   values ('Admin Made', 29, 'female', 'new here', '{poetry}', true)$$, 'adam creates a profile');
-select results_eq($$select created_by from public.fictional_users where name = 'Admin Made'$$,
-  $$values ('f3000000-0000-4000-8000-000000000001'::uuid)$$, 'the profile records adam as its creator');
+select results_eq($$select c.created_by from public.fictional_user_creators c join public.fictional_users f on f.id = c.fictional_user_id
+    where f.name = 'Admin Made'$$,
+  $$values ('f3000000-0000-4000-8000-000000000001'::uuid)$$, 'the profile records adam as its creator (fictional_user_creators)');
+select is_empty($$select 1 from public.fictional_users where name = 'Admin Made' and created_by is not null$$,
+  'fictional_users.created_by itself stays null');
 select lives_ok($$insert into public.fictional_user_guidelines (fictional_user_id, personality_guidelines)
   select id, 'speaks in verse' from public.fictional_users where name = 'Admin Made'$$, 'adam writes its guidelines');
 select results_eq($$update public.fictional_users set is_active = false, is_featured = false
@@ -66,7 +68,7 @@ select throws_ok($$insert into public.operators (id, name, total_messages_sent)
   values ('f3000000-0000-4000-8000-000000000002', 'Counter Op', 100)$$,
   '42501', 'permission denied for table operators', 'adam cannot create an operator with counters');
 select throws_ok($$delete from public.operators where id = 'f2000000-0000-4000-8000-000000000002'$$,
-  '55006', 'operator still holds chats; release them before deleting the operator',
+  '55006', 'operator_holds_chats',
   'adam cannot remove an operator who still holds a chat');
 select results_eq($$delete from public.operators where id = 'f4000000-0000-4000-8000-000000000001' returning name$$,
   $$values ('Nora Op'::text)$$, 'adam removes an operator');
@@ -87,7 +89,7 @@ select results_eq($$update public.real_users set is_active = true where id = 'f1
 select throws_ok($$update public.real_users set credits = 1000 where id = 'f1000000-0000-4000-8000-000000000001'$$,
   '42501', 'permission denied for table real_users', 'adam cannot change credits');
 select throws_ok($$update public.real_users set display_name = 'Renamed by admin' where id = 'f1000000-0000-4000-8000-000000000001'$$,
-  '42501', 'only the user may edit its own profile', 'adam cannot edit a real user''s profile');
+  '42501', 'forbidden', 'adam cannot edit a real user''s profile');
 select throws_ok($$delete from public.real_users where id = 'f1000000-0000-4000-8000-000000000001'$$,
   '42501', 'permission denied for table real_users', 'adam cannot delete real users through the API');
 select throws_ok($$insert into public.real_users (id, display_name, age, gender, looking_for)
@@ -135,7 +137,7 @@ select throws_ok($$insert into public.message_authors (message_id, operator_id)
   '42501', 'permission denied for table message_authors', 'adam cannot forge message authors');
 
 -- Back to postgres
-reset role;
+select tests.clear_authentication();
 select results_eq($$select credits, display_name from public.real_users where id = 'f1000000-0000-4000-8000-000000000001'$$,
   $$values (10, 'Alice T'::text)$$, 'alice''s credits and profile are unchanged');
 select results_eq($$select status, reassignment_count from public.chats where id = 'f6000000-0000-4000-8000-000000000003'$$,

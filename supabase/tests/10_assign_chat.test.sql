@@ -4,6 +4,7 @@
 begin;
 set local search_path = extensions, public;
 select plan(27);
+\ir fixtures/authenticate.psql
 
 -- The queue is global: start from no chats at all (seed data included; rolled back at the end).
 delete from public.chats;
@@ -46,8 +47,7 @@ insert into public.chats (id, real_user_id, fictional_user_id, status, queued_at
   ('10000000-0000-4000-8000-0000000000c5', '10000000-0000-4000-8000-000000000001', '10000000-0000-4000-8000-0000000000a5', 'closed', null, now(), 'user');
 
 -- Olga (operator) -----------------------------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"10000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('10000000-0000-4000-8000-0000000000b1');
 
 select is(public.assign_chat_to_operator('10000000-0000-4000-8000-0000000000b1'),
   '10000000-0000-4000-8000-0000000000c1'::uuid, 'the oldest waiting chat (by queued_at) is assigned first');
@@ -77,57 +77,53 @@ select throws_ok($$select public.assign_chat_to_operator('10000000-0000-4000-800
   '42501', 'forbidden', 'olga cannot assign for sam');
 
 -- Bea (busy), Otto (offline), Ivan (deactivated) -------------------------------------------------------
-set local request.jwt.claims = '{"sub":"10000000-0000-4000-8000-0000000000b2","role":"authenticated"}';
+select tests.authenticate_as('10000000-0000-4000-8000-0000000000b2');
 select throws_ok($$select public.assign_chat_to_operator('10000000-0000-4000-8000-0000000000b2')$$,
   'PT409', 'operator_unavailable', 'a busy operator takes no chat');
-set local request.jwt.claims = '{"sub":"10000000-0000-4000-8000-0000000000b3","role":"authenticated"}';
+select tests.authenticate_as('10000000-0000-4000-8000-0000000000b3');
 select throws_ok($$select public.assign_chat_to_operator('10000000-0000-4000-8000-0000000000b3')$$,
   'PT409', 'operator_unavailable', 'an offline operator takes no chat');
-set local request.jwt.claims = '{"sub":"10000000-0000-4000-8000-0000000000b4","role":"authenticated"}';
+select tests.authenticate_as('10000000-0000-4000-8000-0000000000b4');
 select throws_ok($$select public.assign_chat_to_operator('10000000-0000-4000-8000-0000000000b4')$$,
   'PT409', 'operator_unavailable', 'a deactivated operator takes no chat');
 
 -- Ruth (real user) ------------------------------------------------------------------------------------
-set local request.jwt.claims = '{"sub":"10000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('10000000-0000-4000-8000-000000000001');
 select throws_ok($$select public.assign_chat_to_operator('10000000-0000-4000-8000-0000000000b5')$$,
   'PT403', 'not_operator', 'a real user cannot assign chats');
 select throws_ok($$select public.assign_chat_to_operator()$$,
   'PT403', 'not_operator', 'a real user cannot assign chats to itself');
 
 -- Adam (admin) acts for Fay ---------------------------------------------------------------------------
-set local request.jwt.claims = '{"sub":"10000000-0000-4000-8000-0000000000e1","role":"authenticated"}';
+select tests.authenticate_as('10000000-0000-4000-8000-0000000000e1');
 select throws_ok($$select public.assign_chat_to_operator('10000000-0000-4000-8000-0000000000e1')$$,
   'PT403', 'not_operator', 'an admin cannot assign to someone who is not an operator');
 select is(public.assign_chat_to_operator('10000000-0000-4000-8000-0000000000b5'),
   '10000000-0000-4000-8000-0000000000c3'::uuid, 'an admin may assign for another operator');
 
 -- Sam: nothing waits any more ---------------------------------------------------------------------------
-set local request.jwt.claims = '{"sub":"10000000-0000-4000-8000-0000000000b6","role":"authenticated"}';
+select tests.authenticate_as('10000000-0000-4000-8000-0000000000b6');
 select is(public.assign_chat_to_operator('10000000-0000-4000-8000-0000000000b6'), null::uuid,
   'NULL when no chat waits');
 select is((select count(*)::integer from public.chat_assignments where operator_id = '10000000-0000-4000-8000-0000000000b6'),
   0, 'a NULL assignment records nothing');
 
 -- service_role acts for anyone ----------------------------------------------------------------------------
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 update public.chats set status = 'waiting', queued_at = now() where id = '10000000-0000-4000-8000-0000000000c4';
-set local role service_role;
-set local request.jwt.claims = '{"role":"service_role"}';
+select tests.authenticate_as_service_role();
 select is(public.assign_chat_to_operator('10000000-0000-4000-8000-0000000000b6'),
   '10000000-0000-4000-8000-0000000000c4'::uuid, 'service_role may assign for any operator');
 select throws_ok($$select public.assign_chat_to_operator('10000000-0000-4000-8000-0000000000b5')$$,
   'PT409', 'at_capacity', 'fay (capacity 1) already holds one chat');
 
 -- Anon cannot call it at all ---------------------------------------------------------------------------
-set local role anon;
-set local request.jwt.claims = '{"role":"anon"}';
+select tests.authenticate_as_anon();
 select throws_ok($$select public.assign_chat_to_operator('10000000-0000-4000-8000-0000000000b6')$$,
   '42501', 'permission denied for function assign_chat_to_operator', 'anon cannot call assign_chat_to_operator');
 
 -- Final state -------------------------------------------------------------------------------------------
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select is((select count(*)::integer from public.chats where status = 'waiting'
             and id::text like '10000000-%'), 0, 'every waiting chat was assigned');
 select is((select status from public.chats where id = '10000000-0000-4000-8000-0000000000c5'),

@@ -1,9 +1,10 @@
 -- release_and_reassign_chat: ends the open assignment, requeues the chat (waiting with its queued_at
 -- when the real user's last message is unanswered, else idle), counts non-completed releases and flags
--- at 3; each reason only from whom SPEC section 9 allows; chat_not_held for chats the caller does not hold.
+-- at 3; each reason only from whom docs/rules.md allows; chat_not_held for chats the caller does not hold.
 begin;
 set local search_path = extensions, public;
-select plan(35);
+select plan(41);
+\ir fixtures/authenticate.psql
 
 -- The queue is global: start from no chats at all (seed data included; rolled back at the end).
 delete from public.chats;
@@ -42,11 +43,10 @@ select '11000000-0000-4000-8000-0000000000b1', ('11000000-0000-4000-8000-0000000
   from generate_series(1, 5) n;
 
 -- Olga, the holder ----------------------------------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"11000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('11000000-0000-4000-8000-0000000000b1');
 
 select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c1', 'bogus')$$,
-  '22023', 'invalid_release_reason', 'an unknown reason is refused');
+  'PT400', 'invalid_release_reason', 'an unknown reason is refused');
 select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c1', 'idle_timeout')$$,
   '42501', 'forbidden', 'an operator cannot release with idle_timeout');
 select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c1', 'admin')$$,
@@ -55,13 +55,12 @@ select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8
 select ok(public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c1', 'completed'),
   'olga releases a chat she holds (completed)');
 -- (checked as postgres: olga no longer sees a chat she released)
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select results_eq(
   $$select status, queued_at, reassignment_count, flagged_for_review from public.chats
     where id = '11000000-0000-4000-8000-0000000000c1'$$,
-  $$values ('waiting'::text, now() - interval '10 minutes', 0, false)$$,
-  'an unanswered chat goes back to waiting, keeping its queued_at; completed is not a reassignment');
+  $$values ('waiting'::text, now() - interval '10 minutes', 1, false)$$,
+  'an unanswered chat goes back to waiting, keeping its queued_at; completed unanswered counts as a reassignment (016)');
 select results_eq(
   $$select released_at, release_reason from public.chat_assignments where chat_id = '11000000-0000-4000-8000-0000000000c1'$$,
   $$values (now(), 'completed'::text)$$,
@@ -69,26 +68,22 @@ select results_eq(
 select is_empty(
   $$select 1 from public.operator_activity where chat_id = '11000000-0000-4000-8000-0000000000c1'$$,
   'the activity row is removed');
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"11000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('11000000-0000-4000-8000-0000000000b1');
 select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c1', 'completed')$$,
   'PT404', 'chat_not_held', 'releasing again: olga no longer holds it');
 
 select ok(public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c2', 'operator_offline'),
   'olga releases an answered chat (operator_offline)');
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select results_eq(
   $$select status, queued_at, reassignment_count from public.chats where id = '11000000-0000-4000-8000-0000000000c2'$$,
   $$values ('idle'::text, null::timestamptz, 1)$$,
   'an answered chat goes back to idle; operator_offline counts as a reassignment');
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"11000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('11000000-0000-4000-8000-0000000000b1');
 select ok(public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c3', 'operator_offline'),
   'olga releases a chat reassigned twice before');
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select results_eq(
   $$select status, reassignment_count, flagged_for_review, flag_reason is not null from public.chats
     where id = '11000000-0000-4000-8000-0000000000c3'$$,
@@ -98,8 +93,7 @@ select unalike((select flag_reason from public.chats where id = '11000000-0000-4
   '%Olga%', 'the flag reason (readable by the real user) does not name the operator');
 
 -- Omar does not hold olga's chats ---------------------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"11000000-0000-4000-8000-0000000000b2","role":"authenticated"}';
+select tests.authenticate_as('11000000-0000-4000-8000-0000000000b2');
 select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c4', 'completed')$$,
   'PT404', 'chat_not_held', 'omar cannot release a chat olga holds');
 select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c4', 'operator_offline')$$,
@@ -114,22 +108,20 @@ select is(public.assign_chat_to_operator(),
   '11000000-0000-4000-8000-0000000000c3'::uuid, 'omar can take the flagged chat');
 select ok(public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c3', 'completed'),
   'omar releases the flagged chat');
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select results_eq(
   $$select reassignment_count, flagged_for_review from public.chats where id = '11000000-0000-4000-8000-0000000000c3'$$,
-  $$values (3, true)$$, 'a completed release neither counts nor clears the flag');
+  $$values (4, true)$$, 'a completed release of the unanswered flagged chat counts (016) and does not clear the flag');
 
 -- Rita (real user) ------------------------------------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"11000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('11000000-0000-4000-8000-000000000001');
 select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c4', 'completed')$$,
   'PT403', 'not_operator', 'a real user cannot release chats');
 select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c4', 'admin')$$,
   '42501', 'forbidden', 'a real user cannot release as admin');
 
 -- Adam (admin) ----------------------------------------------------------------------------------------------
-set local request.jwt.claims = '{"sub":"11000000-0000-4000-8000-0000000000e1","role":"authenticated"}';
+select tests.authenticate_as('11000000-0000-4000-8000-0000000000e1');
 select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c4', 'idle_timeout')$$,
   '42501', 'forbidden', 'an admin cannot release with idle_timeout');
 select ok(public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c4', 'admin'),
@@ -144,12 +136,10 @@ select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8
   'PT404', 'chat_not_held', 'an admin release of a chat nobody holds is chat_not_held');
 
 -- service_role (the sweep's reason) -------------------------------------------------------------------------
-set local role service_role;
-set local request.jwt.claims = '{"role":"service_role"}';
+select tests.authenticate_as_service_role();
 select ok(public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c5', 'idle_timeout'),
   'service_role releases with idle_timeout');
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select results_eq(
   $$select a.release_reason, c.status, c.reassignment_count
       from public.chat_assignments a join public.chats c on c.id = a.chat_id
@@ -158,14 +148,12 @@ select results_eq(
   'an idle_timeout release is recorded and counts as a reassignment');
 
 -- Anon -----------------------------------------------------------------------------------------------------
-set local role anon;
-set local request.jwt.claims = '{"role":"anon"}';
+select tests.authenticate_as_anon();
 select throws_ok($$select public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c1', 'completed')$$,
   '42501', 'permission denied for function release_and_reassign_chat', 'anon cannot call it');
 
 -- Invariants -----------------------------------------------------------------------------------------------
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select is_empty(
   $$select chat_id from public.chat_assignments where released_at is null group by chat_id having count(*) > 1$$,
   'no chat has two open assignments');
@@ -187,6 +175,39 @@ select results_eq(
 select is(
   (select count(*)::integer from public.chats where id::text like '11000000-%' and status in ('waiting', 'assigned', 'idle')),
   6, 'every chat is waiting, assigned or idle');
+
+-- A cleared flag stays cleared until the next reassignment ---------------------------------------------------
+-- (found by `npm run simulate`: a completed release of a chat reassigned 3 times flagged it again)
+select tests.clear_authentication();
+insert into auth.users (id, aud, role, email) values
+  ('11000000-0000-4000-8000-0000000000f1', 'authenticated', 'authenticated', 'flag.op@fantooo.local');
+insert into public.operators (id, name, status, max_concurrent_chats) values
+  ('11000000-0000-4000-8000-0000000000f1', 'Flag op', 'available', 5);
+insert into public.chats (id, real_user_id, fictional_user_id, status, queued_at, reassignment_count)
+  select '11000000-0000-4000-8000-0000000000c9', c.real_user_id, f.id, 'waiting', '2000-01-01', 3
+    from public.chats c, public.fictional_users f
+   where c.id = '11000000-0000-4000-8000-0000000000c3'
+     and not exists (select 1 from public.chats x where x.real_user_id = c.real_user_id and x.fictional_user_id = f.id)
+   limit 1;
+insert into public.messages (chat_id, sender_type, content) values ('11000000-0000-4000-8000-0000000000c9', 'real', 'still there?');
+update public.chats set queued_at = '2000-01-01', reassignment_count = 3, flagged_for_review = false, flag_reason = null
+ where id = '11000000-0000-4000-8000-0000000000c9';
+select is(public.assign_chat_to_operator('11000000-0000-4000-8000-0000000000f1'),
+  '11000000-0000-4000-8000-0000000000c9'::uuid, 'a chat reassigned 3 times whose flag an admin cleared is taken');
+-- answered first: since 016 a completed release of an unanswered chat counts (and may flag)
+insert into public.messages (chat_id, sender_type, content) values ('11000000-0000-4000-8000-0000000000c9', 'fictional', 'here I am');
+select ok(public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c9', 'completed'), 'released as completed');
+select results_eq(
+  $$select reassignment_count, flagged_for_review from public.chats where id = '11000000-0000-4000-8000-0000000000c9'$$,
+  $$values (3, false)$$, 'a completed release leaves the cleared flag cleared');
+insert into public.messages (chat_id, sender_type, content) values ('11000000-0000-4000-8000-0000000000c9', 'real', 'and now?');
+update public.chats set queued_at = '2000-01-01' where id = '11000000-0000-4000-8000-0000000000c9';
+select is(public.assign_chat_to_operator('11000000-0000-4000-8000-0000000000f1'),
+  '11000000-0000-4000-8000-0000000000c9'::uuid, 'it is taken again');
+select ok(public.release_and_reassign_chat('11000000-0000-4000-8000-0000000000c9', 'operator_offline'), 'released as operator_offline');
+select results_eq(
+  $$select reassignment_count, flagged_for_review from public.chats where id = '11000000-0000-4000-8000-0000000000c9'$$,
+  $$values (4, true)$$, 'the next reassignment flags it again');
 
 select * from finish();
 rollback;

@@ -4,6 +4,7 @@
 begin;
 set local search_path = extensions, public;
 select plan(16);
+\ir fixtures/authenticate.psql
 
 -- Fixture (as postgres). Real users lena 12..01 (looking for women) and mark 12..02 (looking for men),
 -- operator olga 12..b1, admin adam 12..e1. Profiles: four active women (one featured), one
@@ -30,8 +31,7 @@ insert into public.fictional_user_guidelines (fictional_user_id, personality_gui
 insert into public.favorites (real_user_id, fictional_user_id) values
   ('12000000-0000-4000-8000-000000000001', '12000000-0000-4000-8000-0000000000a3');
 -- Lena ----------------------------------------------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"12000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('12000000-0000-4000-8000-000000000001');
 
 select results_eq(
   $$select name from public.get_available_fictional_profiles('12000000-0000-4000-8000-000000000001', 100, 0)
@@ -82,7 +82,7 @@ select throws_ok(
   '42501', 'forbidden', 'lena cannot list profiles for mark');
 
 -- Olga (operator) ------------------------------------------------------------------------------------------
-set local request.jwt.claims = '{"sub":"12000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('12000000-0000-4000-8000-0000000000b1');
 select throws_ok(
   $$select * from public.get_available_fictional_profiles('12000000-0000-4000-8000-000000000001', 10, 0)$$,
   '42501', 'forbidden', 'an operator cannot list for a real user');
@@ -90,15 +90,14 @@ select is_empty($$select * from public.get_available_fictional_profiles(null, 10
   'an operator has no looking_for: nothing for itself');
 
 -- Adam (admin) and service_role act for anyone -----------------------------------------------------------
-set local request.jwt.claims = '{"sub":"12000000-0000-4000-8000-0000000000e1","role":"authenticated"}';
+select tests.authenticate_as('12000000-0000-4000-8000-0000000000e1');
 select results_eq(
   $$select name from public.get_available_fictional_profiles('12000000-0000-4000-8000-000000000002', 100, 0)
      where name like 'Twelve %'$$,
   $$values ('Twelve Max'::text)$$,
   'an admin lists for mark: the men');
 
-set local role service_role;
-set local request.jwt.claims = '{"role":"service_role"}';
+select tests.authenticate_as_service_role();
 select results_eq(
   $$select name from public.get_available_fictional_profiles('12000000-0000-4000-8000-000000000001', 100, 0)
      where name like 'Twelve %'$$,
@@ -106,14 +105,12 @@ select results_eq(
   'service_role lists for lena');
 
 -- Anon --------------------------------------------------------------------------------------------------------
-set local role anon;
-set local request.jwt.claims = '{"role":"anon"}';
+select tests.authenticate_as_anon();
 select throws_ok(
   $$select * from public.get_available_fictional_profiles('12000000-0000-4000-8000-000000000001', 10, 0)$$,
   '42501', 'permission denied for function get_available_fictional_profiles', 'anon cannot call it');
 
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select is(
   (select proargnames[4:] from pg_proc
     where oid = 'public.get_available_fictional_profiles(uuid, integer, integer)'::regprocedure),

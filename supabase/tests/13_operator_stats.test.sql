@@ -4,6 +4,7 @@
 begin;
 set local search_path = extensions, public;
 select plan(21);
+\ir fixtures/authenticate.psql
 
 -- Fixture (as postgres). Operators olga 13..b1 and omar 13..b2, admin adam 13..e1, real user rosa
 -- 13..01 (with credits, so her fixture messages can be paid), chats c1 and c2.
@@ -57,8 +58,7 @@ insert into public.chat_assignments (chat_id, operator_id, assigned_at, released
   ('13000000-0000-4000-8000-0000000000c2', '13000000-0000-4000-8000-0000000000b1', '2025-03-09 12:00+03', '2025-03-09 12:10+03', 'idle_timeout');
 
 -- Olga ------------------------------------------------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"13000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('13000000-0000-4000-8000-0000000000b1');
 
 select results_eq(
   $$select operator_id, stat_date, messages_sent, chats_handled, avg_response_seconds, idle_incidents
@@ -77,15 +77,13 @@ select results_eq(
   'the next day: one reply that answers nothing new, no average');
 
 -- A new reply on the 10th, then the upsert
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 insert into public.messages (id, chat_id, sender_type, content, created_at) values
   ('13000000-0000-4000-8000-000000000f11', '13000000-0000-4000-8000-0000000000c1', 'real', 'q6', '2025-03-10 20:00:00+03'),
   ('13000000-0000-4000-8000-000000000f12', '13000000-0000-4000-8000-0000000000c1', 'fictional', 'a6', '2025-03-10 20:10:10+03');
 insert into public.message_authors (message_id, operator_id) values
   ('13000000-0000-4000-8000-000000000f12', '13000000-0000-4000-8000-0000000000b1');
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"13000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('13000000-0000-4000-8000-0000000000b1');
 select results_eq(
   $$select messages_sent, avg_response_seconds from public.update_operator_stats('13000000-0000-4000-8000-0000000000b1', '2025-03-10')$$,
   $$values (4, 340.00::numeric)$$,
@@ -100,11 +98,10 @@ select throws_ok($$select public.update_operator_stats('13000000-0000-4000-8000-
 select throws_ok($$select public.get_operator_performance_stats('13000000-0000-4000-8000-0000000000b2', 7)$$,
   '42501', 'forbidden', 'olga cannot read omar''s performance');
 select throws_ok($$select public.get_operator_performance_stats('13000000-0000-4000-8000-0000000000b1', 0)$$,
-  '22023', 'invalid_days', 'p_days must be at least 1');
+  'PT400', 'invalid_days', 'p_days must be at least 1');
 
 -- Performance over the last days (relative to today in Nairobi) ----------------------------------------------
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 -- today: a question at day start + 1 h, olga's answer 40 s later; yesterday: one more answer.
 insert into public.messages (id, chat_id, sender_type, content, created_at)
 select '13000000-0000-4000-8000-000000000f20'::uuid, '13000000-0000-4000-8000-0000000000c2'::uuid, 'real', 'today q',
@@ -125,8 +122,7 @@ insert into public.chat_assignments (chat_id, operator_id, assigned_at, released
 select '13000000-0000-4000-8000-0000000000c2', '13000000-0000-4000-8000-0000000000b1',
        private.day_start((now() at time zone 'Africa/Nairobi')::date), now(), 'idle_timeout';
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"13000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('13000000-0000-4000-8000-0000000000b1');
 create temporary table perf on commit drop as
   select public.get_operator_performance_stats('13000000-0000-4000-8000-0000000000b1', 3) as j;
 
@@ -164,19 +160,18 @@ select is(
   'the per-day messages add up to the total');
 
 -- Adam (admin), Rosa (real user) and service_role ------------------------------------------------------------
-set local request.jwt.claims = '{"sub":"13000000-0000-4000-8000-0000000000e1","role":"authenticated"}';
+select tests.authenticate_as('13000000-0000-4000-8000-0000000000e1');
 select is((public.get_operator_performance_stats('13000000-0000-4000-8000-0000000000b2', 7) ->> 'operator_id')::uuid,
   '13000000-0000-4000-8000-0000000000b2'::uuid, 'an admin reads any operator''s performance');
 select results_eq(
   $$select messages_sent, avg_response_seconds from public.update_operator_stats('13000000-0000-4000-8000-0000000000b2', '2025-03-10')$$,
   $$values (1, 60.00::numeric)$$, 'an admin updates any operator''s stats (omar: one reply after 60 s)');
 
-set local request.jwt.claims = '{"sub":"13000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('13000000-0000-4000-8000-000000000001');
 select throws_ok($$select public.get_operator_performance_stats('13000000-0000-4000-8000-0000000000b1', 7)$$,
   'PT403', 'not_operator', 'a real user cannot read operator performance');
 
-set local role service_role;
-set local request.jwt.claims = '{"role":"service_role"}';
+select tests.authenticate_as_service_role();
 select is((public.update_operator_stats('13000000-0000-4000-8000-0000000000b1', '2025-03-09')).idle_incidents,
   1, 'service_role updates any operator''s stats');
 

@@ -1,9 +1,10 @@
--- get_chat_with_details: the jsonb of SPEC section 9 (chat fields at the top level, real_user,
+-- get_chat_with_details: the jsonb of docs/rules.md (chat fields at the top level, real_user,
 -- fictional_user with personality_guidelines, the newest 50 messages oldest first), for the operator
 -- holding the chat, admins and service_role only.
 begin;
 set local search_path = extensions, public;
 select plan(21);
+\ir fixtures/authenticate.psql
 
 -- The queue is global: start from no chats at all (seed data included; rolled back at the end).
 delete from public.chats;
@@ -38,8 +39,7 @@ select '14000000-0000-4000-8000-0000000000c1', case when n % 2 = 1 or n = 56 the
   from generate_series(2, 56) n;
 
 -- Olga holds c1 --------------------------------------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"14000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('14000000-0000-4000-8000-0000000000b1');
 create temporary table details on commit drop as
   select public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1') as j;
 
@@ -83,23 +83,23 @@ select is(
   'each message has id, sender_type, content, created_at');
 
 -- Omar does not hold it; Rhea is not an operator ------------------------------------------------------------
-set local request.jwt.claims = '{"sub":"14000000-0000-4000-8000-0000000000b2","role":"authenticated"}';
+select tests.authenticate_as('14000000-0000-4000-8000-0000000000b2');
 select throws_ok($$select public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1')$$,
   'PT404', 'chat_not_held', 'another operator cannot read the chat');
 select throws_ok($$select public.get_chat_with_details('14000000-0000-4000-8000-0000000000ff')$$,
   'PT404', 'chat_not_held', 'an operator asking for an unknown chat learns nothing more');
-set local request.jwt.claims = '{"sub":"14000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('14000000-0000-4000-8000-000000000001');
 select throws_ok($$select public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1')$$,
   'PT403', 'not_operator', 'the real user cannot read the operator view of her own chat');
 
 -- After olga releases it, she cannot read it either ---------------------------------------------------------
-set local request.jwt.claims = '{"sub":"14000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('14000000-0000-4000-8000-0000000000b1');
 select ok(public.release_and_reassign_chat('14000000-0000-4000-8000-0000000000c1', 'completed'), 'olga releases c1');
 select throws_ok($$select public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1')$$,
   'PT404', 'chat_not_held', 'a released chat is no longer readable by its former holder');
 
 -- Adam (admin) and service_role --------------------------------------------------------------------------
-set local request.jwt.claims = '{"sub":"14000000-0000-4000-8000-0000000000e1","role":"authenticated"}';
+select tests.authenticate_as('14000000-0000-4000-8000-0000000000e1');
 select is((public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1') ->> 'status'), 'waiting',
   'an admin reads any chat (now waiting again)');
 select is((public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1') -> 'assignment'), 'null'::jsonb,
@@ -107,18 +107,15 @@ select is((public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1') 
 select throws_ok($$select public.get_chat_with_details('14000000-0000-4000-8000-0000000000ff')$$,
   'PT404', 'chat_not_found', 'an unknown chat is chat_not_found for an admin');
 
-set local role service_role;
-set local request.jwt.claims = '{"role":"service_role"}';
+select tests.authenticate_as_service_role();
 select is((public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1') -> 'fictional_user' ->> 'personality_guidelines'),
   'calm, never mentions money', 'service_role reads any chat');
 
-set local role anon;
-set local request.jwt.claims = '{"role":"anon"}';
+select tests.authenticate_as_anon();
 select throws_ok($$select public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1')$$,
   '42501', 'permission denied for function get_chat_with_details', 'anon cannot call it');
 
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select is((select (public.get_chat_with_details('14000000-0000-4000-8000-0000000000c1') -> 'messages' -> 0 ->> 'id')::uuid),
   (select id from public.messages where chat_id = '14000000-0000-4000-8000-0000000000c1' and content = 'm7'),
   'message ids are the rows'' ids');

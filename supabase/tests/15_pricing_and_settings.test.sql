@@ -1,9 +1,10 @@
--- Message pricing (SPEC section 4) with frozen time: first 3 free, time-of-day windows in
+-- Message pricing (docs/rules.md) with frozen time: first 3 free, time-of-day windows in
 -- Africa/Nairobi with their boundaries, featured factor, ceil, at least 1; and the settings row:
 -- read by staff, written by admins only, never inserted or deleted through the API.
 begin;
 set local search_path = extensions, public;
 select plan(38);
+\ir fixtures/authenticate.psql
 
 -- Nairobi is UTC+3 all year: 20:00 local = 17:00Z, 02:00 local = 23:00Z the day before, 08:00 = 05:00Z.
 
@@ -13,7 +14,7 @@ select results_eq(
            featured_factor, timezone, idle_timeout, inactivity_timeout from public.settings$$,
   $$values (1::numeric, 3, 1.2::numeric, '20:00'::time, '02:00'::time, 0.8::numeric, '02:00'::time, '08:00'::time,
             1.5::numeric, 'Africa/Nairobi'::text, interval '5 minutes', interval '24 hours')$$,
-  'the settings row holds the SPEC defaults');
+  'the settings row holds the documented defaults');
 select is((select count(*)::integer from public.settings), 1, 'there is exactly one settings row');
 
 select is(private.message_price(0, '2025-06-01 12:00+03', false), 0, 'the 1st real message is free');
@@ -63,22 +64,19 @@ insert into public.chats (id, real_user_id, fictional_user_id) values
   ('15000000-0000-4000-8000-0000000000c1', '15000000-0000-4000-8000-000000000001', '15000000-0000-4000-8000-0000000000a1');
 
 -- message_price(chat, at): the quote for the next message ------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"15000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('15000000-0000-4000-8000-000000000001');
 select is(public.message_price('15000000-0000-4000-8000-0000000000c1', '2025-06-01 21:00+03'), 0,
   'rosa''s next message in a new chat is free');
 select is_empty($$select * from public.settings$$, 'a real user cannot read the settings row');
-set local request.jwt.claims = '{"sub":"15000000-0000-4000-8000-000000000002","role":"authenticated"}';
+select tests.authenticate_as('15000000-0000-4000-8000-000000000002');
 select throws_ok($$select public.message_price('15000000-0000-4000-8000-0000000000c1', now())$$,
   'PT404', 'chat_not_found', 'ruby cannot quote rosa''s chat');
 
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 insert into public.messages (chat_id, sender_type, content, created_at)
 select '15000000-0000-4000-8000-0000000000c1', 'real', 'hello ' || n, '2025-06-01 12:00+03'::timestamptz + n * interval '1 second'
   from generate_series(1, 3) n;
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"15000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('15000000-0000-4000-8000-000000000001');
 select is(public.message_price('15000000-0000-4000-8000-0000000000c1', '2025-06-01 21:00+03'), 2,
   'after 3 messages the quote is the featured night price');
 
@@ -86,23 +84,22 @@ select throws_ok($$select private.message_price(3, now(), false)$$,
   '42501', 'permission denied for schema private', 'the pricing internals are not callable through the API');
 
 -- The settings row through the API -------------------------------------------------------------------------
-set local request.jwt.claims = '{"sub":"15000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('15000000-0000-4000-8000-0000000000b1');
 select is((select idle_timeout from public.settings), interval '5 minutes', 'an operator reads the settings');
 update public.settings set idle_timeout = interval '1 hour';
 select is((select idle_timeout from public.settings), interval '5 minutes', 'an operator''s update changes nothing');
 
-set local request.jwt.claims = '{"sub":"15000000-0000-4000-8000-0000000000e1","role":"authenticated"}';
+select tests.authenticate_as('15000000-0000-4000-8000-0000000000e1');
 select lives_ok($$update public.settings set night_factor = 1.25$$, 'an admin updates the pricing');
 select is((select night_factor from public.settings), 1.25::numeric, 'the admin''s update is stored');
 select throws_ok($$update public.settings set timezone = 'Mars/Olympus'$$,
-  '22023', 'invalid_timezone', 'an unknown time zone is refused');
+  '23514', 'invalid_timezone', 'an unknown time zone is refused');
 select throws_ok($$insert into public.settings (id) values (true)$$,
   '42501', 'permission denied for table settings', 'nobody inserts a second settings row through the API');
 select throws_ok($$delete from public.settings$$,
   '42501', 'permission denied for table settings', 'nobody deletes the settings row through the API');
 
-set local role anon;
-set local request.jwt.claims = '{"role":"anon"}';
+select tests.authenticate_as_anon();
 select throws_ok($$select * from public.settings$$,
   '42501', 'permission denied for table settings', 'anon cannot read the settings');
 

@@ -5,6 +5,7 @@
 begin;
 set local search_path = extensions, public;
 select plan(47);
+\ir fixtures/authenticate.psql
 
 -- The queue is global: start from no chats at all (seed data included; rolled back at the end).
 delete from public.chats;
@@ -34,8 +35,7 @@ insert into public.chats (id, real_user_id, fictional_user_id, status, closed_at
   ('16000000-0000-4000-8000-0000000000c4', '16000000-0000-4000-8000-000000000001', '16000000-0000-4000-8000-0000000000a3', 'closed', now(), 'user');
 
 -- Rosa: free messages and the lifecycle --------------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"16000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('16000000-0000-4000-8000-000000000001');
 
 with m as (
   insert into public.messages (chat_id, sender_type, content)
@@ -76,8 +76,7 @@ select is((select credits from public.real_users where id = '16000000-0000-4000-
 select lives_ok(
   $$insert into public.messages (chat_id, sender_type, content) values ('16000000-0000-4000-8000-0000000000c1', 'real', 'paid one')$$,
   'rosa sends a 4th message in the plain chat');
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select is(
   (select credits_charged from public.messages where chat_id = '16000000-0000-4000-8000-0000000000c1' and content = 'paid one'),
   (select private.message_price(3, created_at, false) from public.messages
@@ -90,8 +89,7 @@ select is(
 
 -- Not enough credits: nothing is written --------------------------------------------------------------------
 update public.real_users set credits = 1 where id = '16000000-0000-4000-8000-000000000001';
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"16000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('16000000-0000-4000-8000-000000000001');
 select throws_ok(
   $$insert into public.messages (chat_id, sender_type, content) values ('16000000-0000-4000-8000-0000000000c2', 'real', 's5')$$,
   'PT402', 'insufficient_credits', 'a message costing 2 with 1 credit left is refused with PT402');
@@ -115,7 +113,7 @@ select throws_ok($$update public.real_users set credits = 100 where id = '160000
   '42501', 'permission denied for table real_users', 'a real user cannot set her credits');
 select throws_ok(
   $$insert into public.messages (chat_id, sender_type, content) values ('16000000-0000-4000-8000-0000000000c4', 'real', 'hello again')$$,
-  '42501', 'new row violates row-level security policy for table "messages"', 'no message in a closed chat');
+  '42501', 'chat_closed', 'no message in a closed chat (chat_closed)');
 select throws_ok(
   $$insert into public.messages (chat_id, sender_type, content) values ('16000000-0000-4000-8000-0000000000c3', 'real', 'hi rita''s Norm')$$,
   '42501', 'new row violates row-level security policy for table "messages"', 'no message in another user''s chat');
@@ -128,14 +126,12 @@ select is((select credits from public.real_users where id = '16000000-0000-4000-
   'refused messages cost nothing');
 
 -- Olga answers in the chat she holds ---------------------------------------------------------------------------
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select is(public.assign_chat_to_operator('16000000-0000-4000-8000-0000000000b1'),
   '16000000-0000-4000-8000-0000000000c1'::uuid, 'olga takes c1');
 update public.operator_activity set last_activity_at = now() - interval '3 minutes'
  where operator_id = '16000000-0000-4000-8000-0000000000b1';
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"16000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('16000000-0000-4000-8000-0000000000b1');
 with m as (
   insert into public.messages (chat_id, sender_type, content)
   values ('16000000-0000-4000-8000-0000000000c1', 'fictional', 'hi Rosa') returning credits_charged
@@ -164,19 +160,17 @@ select throws_ok(
   $$insert into public.messages (chat_id, sender_type, content) values ('16000000-0000-4000-8000-0000000000c1', 'real', 'as rosa')$$,
   '42501', 'new row violates row-level security policy for table "messages"', 'an operator cannot write real messages');
 
-set local request.jwt.claims = '{"sub":"16000000-0000-4000-8000-0000000000b2","role":"authenticated"}';
+select tests.authenticate_as('16000000-0000-4000-8000-0000000000b2');
 select throws_ok(
   $$insert into public.messages (chat_id, sender_type, content) values ('16000000-0000-4000-8000-0000000000c1', 'fictional', 'me too')$$,
-  '42501', 'new row violates row-level security policy for table "messages"', 'omar cannot write in a chat olga holds');
+  'PT404', 'chat_not_held', 'omar cannot write in a chat olga holds (chat_not_held)');
 select throws_ok($$select public.send_message('16000000-0000-4000-8000-0000000000c1', 'me too')$$,
   'PT404', 'chat_not_found', 'nor through send_message');
 
 -- Rosa writes to the assigned chat --------------------------------------------------------------------------
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 update public.real_users set credits = 10 where id = '16000000-0000-4000-8000-000000000001';
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"16000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('16000000-0000-4000-8000-000000000001');
 select isnt((public.send_message('16000000-0000-4000-8000-0000000000c1', 'fine, you?')).credits_charged, 0,
   'after three messages every real message is paid');
 select results_eq(
@@ -192,18 +186,15 @@ select results_eq(
   'queued_at stays at the oldest unanswered message');
 
 -- A deactivated user cannot write, and pays nothing ------------------------------------------------------------
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 update public.real_users set is_active = false where id = '16000000-0000-4000-8000-000000000001';
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"16000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('16000000-0000-4000-8000-000000000001');
 select throws_ok(
   $$insert into public.messages (chat_id, sender_type, content) values ('16000000-0000-4000-8000-0000000000c1', 'real', 'blocked')$$,
-  '42501', 'new row violates row-level security policy for table "messages"', 'a deactivated user cannot write');
+  '42501', 'account_deactivated', 'a deactivated user cannot write (account_deactivated)');
 
 -- The trigger prices at the message's time (frozen by a trusted insert) -----------------------------------------
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 insert into public.messages (chat_id, sender_type, content, created_at)
 select '16000000-0000-4000-8000-0000000000c3', 'real', 'r' || n, '2025-06-01 10:00+03'::timestamptz + n * interval '1 minute'
   from generate_series(1, 3) n;

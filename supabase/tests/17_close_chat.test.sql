@@ -3,6 +3,7 @@
 begin;
 set local search_path = extensions, public;
 select plan(20);
+\ir fixtures/authenticate.psql
 
 -- The queue is global: start from no chats at all (seed data included; rolled back at the end).
 delete from public.chats;
@@ -36,18 +37,17 @@ select is((select credits from public.real_users where id = '17000000-0000-4000-
   'rosa paid 2 credits for messages 4 and 5');
 
 -- Who cannot close ----------------------------------------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"17000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('17000000-0000-4000-8000-0000000000b1');
 select throws_ok($$select public.close_chat('17000000-0000-4000-8000-0000000000c1')$$,
   '42501', 'forbidden', 'the holding operator cannot close a chat');
-set local request.jwt.claims = '{"sub":"17000000-0000-4000-8000-000000000002","role":"authenticated"}';
+select tests.authenticate_as('17000000-0000-4000-8000-000000000002');
 select throws_ok($$select public.close_chat('17000000-0000-4000-8000-0000000000c1')$$,
   '42501', 'forbidden', 'ruby cannot close rosa''s chat');
 select throws_ok($$select public.close_chat('17000000-0000-4000-8000-0000000000ff')$$,
   'PT404', 'chat_not_found', 'an unknown chat is chat_not_found');
 
 -- Rosa closes her held chat ------------------------------------------------------------------------------------
-set local request.jwt.claims = '{"sub":"17000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('17000000-0000-4000-8000-000000000001');
 select ok(public.close_chat('17000000-0000-4000-8000-0000000000c1'), 'rosa closes her chat');
 select results_eq(
   $$select status, close_reason, closed_at, queued_at from public.chats where id = '17000000-0000-4000-8000-0000000000c1'$$,
@@ -61,10 +61,9 @@ select results_eq(
   'closing never refunds');
 select throws_ok(
   $$insert into public.messages (chat_id, sender_type, content) values ('17000000-0000-4000-8000-0000000000c1', 'real', 'wait')$$,
-  '42501', 'new row violates row-level security policy for table "messages"', 'a closed chat takes no more messages');
+  '42501', 'chat_closed', 'a closed chat takes no more messages (chat_closed)');
 
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select results_eq(
   $$select released_at, release_reason from public.chat_assignments where chat_id = '17000000-0000-4000-8000-0000000000c1'$$,
   $$values (now(), 'chat_closed'::text)$$,
@@ -74,29 +73,26 @@ select is_empty($$select 1 from public.operator_activity where chat_id = '170000
 select is((select reassignment_count from public.chats where id = '17000000-0000-4000-8000-0000000000c1'), 0,
   'a close is not a reassignment');
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"17000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('17000000-0000-4000-8000-0000000000b1');
 select throws_ok($$select public.release_and_reassign_chat('17000000-0000-4000-8000-0000000000c1', 'completed')$$,
   'PT404', 'chat_not_held', 'olga no longer holds the closed chat');
 select is(public.assign_chat_to_operator('17000000-0000-4000-8000-0000000000b1'), null::uuid,
   'a closed chat is never assigned again');
 
 -- Adam (admin) and service_role close anyone's chat ------------------------------------------------------------------
-set local request.jwt.claims = '{"sub":"17000000-0000-4000-8000-0000000000e1","role":"authenticated"}';
+select tests.authenticate_as('17000000-0000-4000-8000-0000000000e1');
 select ok(public.close_chat('17000000-0000-4000-8000-0000000000c3'), 'an admin closes ruby''s chat');
 select results_eq(
   $$select status, close_reason from public.chats where id = '17000000-0000-4000-8000-0000000000c3'$$,
   $$values ('closed'::text, 'admin'::text)$$,
   'closed by an admin: close_reason admin');
 
-set local role service_role;
-set local request.jwt.claims = '{"role":"service_role"}';
+select tests.authenticate_as_service_role();
 select ok(public.close_chat('17000000-0000-4000-8000-0000000000c2'), 'service_role closes a chat');
 select is((select close_reason from public.chats where id = '17000000-0000-4000-8000-0000000000c2'), 'admin',
   'service_role closes as admin');
 
-set local role anon;
-set local request.jwt.claims = '{"role":"anon"}';
+select tests.authenticate_as_anon();
 select throws_ok($$select public.close_chat('17000000-0000-4000-8000-0000000000c2')$$,
   '42501', 'permission denied for function close_chat', 'anon cannot call it');
 

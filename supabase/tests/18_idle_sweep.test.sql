@@ -4,6 +4,7 @@
 begin;
 set local search_path = extensions, public;
 select plan(25);
+\ir fixtures/authenticate.psql
 
 -- The queue is global: start from no chats at all (seed data included; rolled back at the end).
 delete from public.chats;
@@ -43,8 +44,7 @@ select a.operator_id, a.chat_id, a.assigned_at,
   from public.chat_assignments a where a.chat_id::text like '18000000-%';
 
 -- Heartbeats ---------------------------------------------------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"18000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('18000000-0000-4000-8000-0000000000b1');
 select is(public.operator_heartbeat('18000000-0000-4000-8000-0000000000c5'), now(), 'olga''s heartbeat on c5 returns the new time');
 select is((select last_activity_at from public.operator_activity where chat_id = '18000000-0000-4000-8000-0000000000c5'),
   now(), 'the heartbeat refreshes operator_activity');
@@ -56,13 +56,12 @@ select throws_ok($$update public.operator_activity set last_activity_at = now() 
   '42501', 'permission denied for table operator_activity', 'activity changes only through the heartbeat function');
 select throws_ok($$select public.sweep_idle_chats()$$,
   '42501', 'permission denied for function sweep_idle_chats', 'an operator cannot run the sweep');
-set local request.jwt.claims = '{"sub":"18000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('18000000-0000-4000-8000-000000000001');
 select throws_ok($$select public.operator_heartbeat('18000000-0000-4000-8000-0000000000c1')$$,
   'PT403', 'not_operator', 'a real user has no heartbeat');
 
 -- The sweep ----------------------------------------------------------------------------------------------------------
-set local role service_role;
-set local request.jwt.claims = '{"role":"service_role"}';
+select tests.authenticate_as_service_role();
 select is((select last_activity_at from public.operator_activity where chat_id = '18000000-0000-4000-8000-0000000000c3'),
   now() - interval '6 minutes', 'a refused heartbeat changes nothing');
 select is(public.sweep_idle_chats(), '{"released": 3, "flagged": 1}'::jsonb,
@@ -99,8 +98,7 @@ select is((public.update_operator_stats('18000000-0000-4000-8000-0000000000b1', 
   'olga has one');
 
 -- The timeout comes from the settings row ------------------------------------------------------------------------------
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 update public.operator_activity set last_activity_at = now() - interval '20 minutes'
  where chat_id = '18000000-0000-4000-8000-0000000000c2';
 update public.settings set idle_timeout = interval '30 minutes';
@@ -122,12 +120,10 @@ select is_empty(
   'no chat is held twice');
 
 -- Nobody else runs the sweep -------------------------------------------------------------------------------------------------
-set local role anon;
-set local request.jwt.claims = '{"role":"anon"}';
+select tests.authenticate_as_anon();
 select throws_ok($$select public.sweep_idle_chats()$$,
   '42501', 'permission denied for function sweep_idle_chats', 'anon cannot run the sweep');
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"18000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('18000000-0000-4000-8000-000000000001');
 select throws_ok($$select public.sweep_idle_chats()$$,
   '42501', 'permission denied for function sweep_idle_chats', 'a real user cannot run the sweep');
 set local role postgres;

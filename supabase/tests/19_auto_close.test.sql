@@ -4,6 +4,7 @@
 begin;
 set local search_path = extensions, public;
 select plan(12);
+\ir fixtures/authenticate.psql
 
 -- The queue is global: start from no chats at all (seed data included; rolled back at the end).
 delete from public.chats;
@@ -41,18 +42,15 @@ insert into public.operator_activity (operator_id, chat_id, assigned_at, last_ac
   ('19000000-0000-4000-8000-0000000000b1', '19000000-0000-4000-8000-0000000000c2', now() - interval '25 hours', now() - interval '1 minute');
 
 -- Not through the API ---------------------------------------------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"19000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('19000000-0000-4000-8000-000000000001');
 select throws_ok($$select private.close_inactive_chats()$$,
   '42501', 'permission denied for schema private', 'a signed-in user cannot run the auto-close');
-set local role service_role;
-set local request.jwt.claims = '{"role":"service_role"}';
+select tests.authenticate_as_service_role();
 select throws_ok($$select private.close_inactive_chats()$$,
   '42501', 'permission denied for schema private', 'nor can service_role through the API');
 
 -- The job (as postgres, like pg_cron) ---------------------------------------------------------------------------------
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select is(private.close_inactive_chats(), 3, 'three chats had no message for 24 hours');
 select results_eq(
   $$select right(id::text, 2), status, close_reason from public.chats where id::text like '19000000-%' order by 1$$,

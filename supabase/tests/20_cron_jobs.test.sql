@@ -4,6 +4,7 @@
 begin;
 set local search_path = extensions, public;
 select plan(25);
+\ir fixtures/authenticate.psql
 
 select has_extension('pg_cron', 'pg_cron is installed');
 select results_eq(
@@ -25,8 +26,8 @@ select has_function('net', 'http_post', array['text', 'jsonb', 'jsonb', 'jsonb',
 
 -- The idle-sweeper command ---------------------------------------------------------------------------------------------
 update private.cron_settings set project_url = null, sweeper_key = null;
-select throws_like($$select private.invoke_idle_sweeper()$$,
-  'idle-sweeper target not configured%', 'without a configured target the job fails loudly');
+select throws_ok($$select private.invoke_idle_sweeper()$$,
+  'PT500', 'sweeper_not_configured', 'without a configured target the job fails loudly');
 
 update private.cron_settings set project_url = 'http://gateway.test:54321/', sweeper_key = 'sb_secret_for_test';
 select isnt(private.invoke_idle_sweeper(), null::bigint, 'the job queues an HTTP request');
@@ -51,18 +52,16 @@ select results_eq(
   $$select last_success_at = now(), runs from public.sweeper_status$$,
   $$values (true, 1::bigint)$$,
   'and records its success in sweeper_status');
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"55555555-5555-4555-8555-555555555555","role":"authenticated"}';
+select tests.authenticate_as('55555555-5555-4555-8555-555555555555');
 select results_eq($$select runs from public.sweeper_status$$, $$values (1::bigint)$$, 'an admin reads the sweeper status');
 select throws_ok($$update public.sweeper_status set runs = 0$$, '42501', null, 'but cannot change it');
-set local request.jwt.claims = '{"sub":"11111111-1111-4111-8111-111111111111","role":"authenticated"}';
+select tests.authenticate_as('11111111-1111-4111-8111-111111111111');
 select is_empty($$select * from public.sweeper_status$$, 'a real user reads nothing of it');
-set local request.jwt.claims = '{"sub":"33333333-3333-4333-8333-333333333333","role":"authenticated"}';
+select tests.authenticate_as('33333333-3333-4333-8333-333333333333');
 select is_empty($$select * from public.sweeper_status$$, 'nor does an operator');
-set local role anon;
-set local request.jwt.claims = '{"role":"anon"}';
+select tests.authenticate_as_anon();
 select throws_ok($$select * from public.sweeper_status$$, '42501', null, 'anon has no access at all');
-reset role;
+select tests.clear_authentication();
 
 -- Realtime -------------------------------------------------------------------------------------------------------------
 select is(
@@ -76,18 +75,15 @@ select is_empty(
   'no published column names an operator');
 
 -- The key store --------------------------------------------------------------------------------------------------------
-set local role service_role;
-set local request.jwt.claims = '{"role":"service_role"}';
+select tests.authenticate_as_service_role();
 select throws_ok($$select * from private.cron_settings$$,
   '42501', 'permission denied for schema private', 'service_role cannot read the stored key');
 select throws_ok($$select private.invoke_idle_sweeper()$$,
   '42501', 'permission denied for schema private', 'nor run the job command');
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"20000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('20000000-0000-4000-8000-000000000001');
 select throws_ok($$select * from private.cron_settings$$,
   '42501', 'permission denied for schema private', 'signed-in users cannot read it');
-set local role anon;
-set local request.jwt.claims = '{"role":"anon"}';
+select tests.authenticate_as_anon();
 select throws_ok($$select * from private.cron_settings$$,
   '42501', 'permission denied for schema private', 'anon cannot read it');
 

@@ -3,6 +3,7 @@
 begin;
 set local search_path = extensions, public;
 select plan(14);
+\ir fixtures/authenticate.psql
 
 -- Fixture (as postgres): real user rita 21..01 (10 credits), operator otto 21..b1, an active
 -- profile a1 and an inactive one a2.
@@ -17,16 +18,15 @@ insert into public.fictional_users (id, name, age, gender, is_active) values
   ('21000000-0000-4000-8000-0000000000a2', 'Twenty-one B', 31, 'male', false);
 
 -- Who may not ----------------------------------------------------------------------------------------
-set local role anon;
+select tests.authenticate_as_anon();
 select throws_ok($$select public.start_chat('21000000-0000-4000-8000-0000000000a1')$$,
   '42501', null, 'anon cannot start a chat');
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"21000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('21000000-0000-4000-8000-0000000000b1');
 select throws_ok($$select public.start_chat('21000000-0000-4000-8000-0000000000a1')$$,
   'PT403', 'not_real_user', 'an operator cannot start a chat');
 
-set local request.jwt.claims = '{"sub":"21000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('21000000-0000-4000-8000-000000000001');
 select throws_ok($$select public.start_chat('21000000-0000-4000-8000-0000000000a2')$$,
   'PT404', 'profile_not_found', 'an inactive profile cannot be chatted with');
 select throws_ok($$select public.start_chat('21000000-0000-4000-8000-0000000000ff')$$,

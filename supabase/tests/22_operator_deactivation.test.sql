@@ -3,6 +3,7 @@
 begin;
 set local search_path = extensions, public;
 select plan(12);
+\ir fixtures/authenticate.psql
 
 -- The queue is global: start from no chats at all (seed data included; rolled back at the end).
 delete from public.chats;
@@ -42,17 +43,15 @@ select is(public.assign_chat_to_operator('22000000-0000-4000-8000-0000000000b2')
   '22000000-0000-4000-8000-0000000000c3'::uuid, 'omar takes c3');
 
 -- Olga answers c2, so only c1 still waits for an answer.
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"22000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('22000000-0000-4000-8000-0000000000b1');
 insert into public.messages (chat_id, sender_type, content)
 values ('22000000-0000-4000-8000-0000000000c2', 'fictional', 'hello Ray');
 
 -- The admin deactivates olga.
-set local request.jwt.claims = '{"sub":"22000000-0000-4000-8000-0000000000e1","role":"authenticated"}';
+select tests.authenticate_as('22000000-0000-4000-8000-0000000000e1');
 update public.operators set is_active = false where id = '22000000-0000-4000-8000-0000000000b1';
 
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select results_eq(
   $$select id, status, reassignment_count from public.chats order by id$$,
   $$values ('22000000-0000-4000-8000-0000000000c1'::uuid, 'waiting'::text, 1),
@@ -74,8 +73,7 @@ select is((select status from public.operators where id = '22000000-0000-4000-80
   'a deactivated operator is offline');
 
 -- What olga can still do: nothing in the chats she held.
-set local role authenticated;
-set local request.jwt.claims = '{"sub":"22000000-0000-4000-8000-0000000000b1","role":"authenticated"}';
+select tests.authenticate_as('22000000-0000-4000-8000-0000000000b1');
 select throws_ok($$select public.operator_heartbeat('22000000-0000-4000-8000-0000000000c1')$$,
   'PT404', 'chat_not_held', 'her heartbeat no longer holds c1');
 select throws_ok($$select public.get_chat_with_details('22000000-0000-4000-8000-0000000000c1')$$,
@@ -83,8 +81,7 @@ select throws_ok($$select public.get_chat_with_details('22000000-0000-4000-8000-
 select is((select count(*)::integer from public.chats), 0, 'she reads no chat');
 
 -- The waiting chat goes to the next operator.
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select is(public.assign_chat_to_operator('22000000-0000-4000-8000-0000000000b2'),
   '22000000-0000-4000-8000-0000000000c1'::uuid, 'omar gets c1 next');
 

@@ -2,6 +2,7 @@
 begin;
 set local search_path = extensions, public;
 select plan(24);
+\ir fixtures/authenticate.psql
 
 -- Fixtures: one real user, one operator, one admin; one inactive package.
 insert into auth.users (id, email) values
@@ -27,11 +28,11 @@ select results_eq(
     where is_active order by price$$,
   $$values ('Starter'::text, 10, 0, 10000, 'KES'::text), ('Popular', 50, 5, 45000, 'KES'),
            ('Value', 100, 15, 85000, 'KES'), ('Premium', 500, 100, 400000, 'KES')$$,
-  'the migration offers the four packages of SPEC section 4, prices in cents of KES'
+  'the migration offers the four packages of docs/rules.mdprices in cents of KES'
 );
 
 -- anon ----------------------------------------------------------------------------------------------
-set local role anon;
+select tests.authenticate_as_anon();
 select results_eq(
   $$select name from public.credit_packages order by price$$,
   array['Starter', 'Popular', 'Value', 'Premium'],
@@ -45,11 +46,10 @@ select throws_ok(
   $$update public.credit_packages set price = 1$$,
   '42501', null, 'a visitor cannot change prices'
 );
-set local role postgres;
+select tests.clear_authentication();
 
 -- real user -----------------------------------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims to '{"sub":"30000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('30000000-0000-4000-8000-000000000001');
 select results_eq(
   $$select count(*)::int from public.credit_packages$$, array[4],
   'a real user reads the four active packages only'
@@ -64,7 +64,7 @@ select throws_ok(
   $$update public.credit_packages set id = gen_random_uuid() where name = 'Premium'$$,
   '42501', null, 'nobody can rewrite a package id through the API'
 );
-set local role postgres;
+select tests.clear_authentication();
 select results_eq(
   $$select price from public.credit_packages where name = 'Premium'$$, array[400000],
   'a real user''s price update changes nothing'
@@ -75,8 +75,7 @@ select results_eq(
 );
 
 -- operator ------------------------------------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims to '{"sub":"30000000-0000-4000-8000-000000000002","role":"authenticated"}';
+select tests.authenticate_as('30000000-0000-4000-8000-000000000002');
 select results_eq(
   $$select count(*)::int from public.credit_packages$$, array[4],
   'an operator reads the active packages only'
@@ -86,15 +85,14 @@ select throws_ok(
   '42501', null, 'an operator cannot add a package'
 );
 update public.credit_packages set is_active = false where name = 'Value';
-set local role postgres;
+select tests.clear_authentication();
 select results_eq(
   $$select is_active from public.credit_packages where name = 'Value'$$, array[true],
   'an operator''s deactivation changes nothing'
 );
 
 -- admin ---------------------------------------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims to '{"sub":"30000000-0000-4000-8000-000000000003","role":"authenticated"}';
+select tests.authenticate_as('30000000-0000-4000-8000-000000000003');
 select results_eq(
   $$select count(*)::int from public.credit_packages$$, array[5],
   'an admin reads every package, inactive included'
@@ -119,7 +117,7 @@ select lives_ok(
   $$delete from public.credit_packages where name = 'Retired'$$,
   'an admin deletes a package nobody bought'
 );
-set local role postgres;
+select tests.clear_authentication();
 select results_eq(
   $$select name, price, is_active from public.credit_packages where name in ('Premium', 'Weekend', 'Retired') order by name$$,
   $$values ('Premium'::text, 390000, true), ('Weekend', 18000, false)$$,
@@ -130,14 +128,13 @@ select results_eq(
 insert into public.transactions (real_user_id, reference, package_id, amount, currency, credits)
 select '30000000-0000-4000-8000-000000000001', 'fantooo-test-30', id, price, currency, credits + bonus_credits
 from public.credit_packages where name = 'Popular';
-set local role authenticated;
-set local request.jwt.claims to '{"sub":"30000000-0000-4000-8000-000000000003","role":"authenticated"}';
+select tests.authenticate_as('30000000-0000-4000-8000-000000000003');
 select throws_ok(
   $$delete from public.credit_packages where name = 'Popular'$$,
   '23503', null, 'an admin cannot delete a package that was bought (deactivate it instead)'
 );
 update public.credit_packages set price = 1 where name = 'Popular';
-set local role postgres;
+select tests.clear_authentication();
 select results_eq(
   $$select amount, credits from public.transactions where reference = 'fantooo-test-30'$$,
   $$values (45000, 55)$$,

@@ -3,6 +3,7 @@
 begin;
 set local search_path = extensions, public;
 select plan(26);
+\ir fixtures/authenticate.psql
 
 insert into auth.users (id, email) values
   ('31000000-0000-4000-8000-000000000001', 'buyer@example.com'),
@@ -29,13 +30,12 @@ select function_privs_are('public', 'mark_transaction_failed', array['text', 'te
   array['EXECUTE'], 'service_role can execute mark_transaction_failed');
 
 -- The buyer starts two checkouts (Popular: 50 + 5 bonus for 450 KES).
-set local role authenticated;
-set local request.jwt.claims to '{"sub":"31000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('31000000-0000-4000-8000-000000000001');
 create temp table checkout_result on commit drop as
 select public.start_checkout((select id from public.credit_packages where name = 'Popular')) as r
 union all
 select public.start_checkout((select id from public.credit_packages where name = 'Popular'));
-set local role postgres;
+select tests.clear_authentication();
 grant select on checkout_result to service_role;
 
 select results_eq(
@@ -71,13 +71,12 @@ select results_eq(
 );
 
 -- The buyer reads its own transactions, not another buyer's; cannot write them.
-set local role authenticated;
-set local request.jwt.claims to '{"sub":"31000000-0000-4000-8000-000000000002","role":"authenticated"}';
+select tests.authenticate_as('31000000-0000-4000-8000-000000000002');
 select is_empty(
   $$select 1 from public.transactions where real_user_id = '31000000-0000-4000-8000-000000000001'$$,
   'another real user cannot read the buyer''s transactions'
 );
-set local request.jwt.claims to '{"sub":"31000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('31000000-0000-4000-8000-000000000001');
 select results_eq(
   $$select count(*)::int from public.transactions$$, array[2],
   'the buyer reads its own transactions'
@@ -107,37 +106,36 @@ select throws_ok(
 -- Refused checkouts.
 select throws_ok(
   $$select public.start_checkout('31000000-0000-4000-8000-0000000000aa')$$,
-  'P0002', 'package_not_found', 'an inactive package cannot be bought'
+  'PT404', 'package_not_found', 'an inactive package cannot be bought'
 );
 select throws_ok(
   $$select public.start_checkout(gen_random_uuid())$$,
-  'P0002', 'package_not_found', 'an unknown package cannot be bought'
+  'PT404', 'package_not_found', 'an unknown package cannot be bought'
 );
-set local request.jwt.claims to '{"sub":"31000000-0000-4000-8000-000000000003","role":"authenticated"}';
+select tests.authenticate_as('31000000-0000-4000-8000-000000000003');
 select throws_ok(
   $$select public.start_checkout((select id from public.credit_packages where name = 'Starter'))$$,
-  '42501', 'not_real_user', 'an operator cannot buy credits'
+  'PT403', 'not_real_user', 'an operator cannot buy credits'
 );
-set local request.jwt.claims to '{"sub":"31000000-0000-4000-8000-000000000004","role":"authenticated"}';
+select tests.authenticate_as('31000000-0000-4000-8000-000000000004');
 select throws_ok(
   $$select public.start_checkout((select id from public.credit_packages where name = 'Starter'))$$,
-  '42501', 'not_real_user', 'an admin cannot buy credits'
+  'PT403', 'not_real_user', 'an admin cannot buy credits'
 );
-set local request.jwt.claims to '{"sub":"31000000-0000-4000-8000-000000000005","role":"authenticated"}';
+select tests.authenticate_as('31000000-0000-4000-8000-000000000005');
 select throws_ok(
   $$select public.start_checkout((select id from public.credit_packages where name = 'Starter'))$$,
-  '42501', 'account_inactive', 'a deactivated real user cannot buy credits'
+  'PT403', 'account_inactive', 'a deactivated real user cannot buy credits'
 );
-set local role anon;
-set local request.jwt.claims to '{"role":"anon"}';
+select tests.authenticate_as_anon();
 select throws_ok(
   $$select public.start_checkout((select id from public.credit_packages where name = 'Starter'))$$,
   '42501', null, 'a visitor cannot start a checkout'
 );
-set local role postgres;
+select tests.clear_authentication();
 
 -- mark_transaction_failed: pending -> failed once, settled transactions untouched.
-set local role service_role;
+select tests.authenticate_as_service_role();
 select results_eq(
   $$select public.mark_transaction_failed((select r ->> 'reference' from checkout_result limit 1), 'paystack_timeout')$$,
   array[true], 'the service role marks a pending checkout failed'
@@ -146,7 +144,7 @@ select results_eq(
   $$select public.mark_transaction_failed((select r ->> 'reference' from checkout_result limit 1), 'again')$$,
   array[false], 'marking it failed again changes nothing'
 );
-set local role postgres;
+select tests.clear_authentication();
 select results_eq(
   $$select status, failure_reason from public.transactions where reference = (select r ->> 'reference' from checkout_result limit 1)$$,
   $$values ('failed'::text, 'paystack_timeout'::text)$$,
@@ -154,12 +152,12 @@ select results_eq(
 );
 update public.transactions set status = 'success', paid_at = now()
  where reference = (select r ->> 'reference' from checkout_result offset 1 limit 1);
-set local role service_role;
+select tests.authenticate_as_service_role();
 select results_eq(
   $$select public.mark_transaction_failed((select r ->> 'reference' from checkout_result offset 1 limit 1), 'late')$$,
   array[false], 'a paid transaction is never marked failed'
 );
-set local role postgres;
+select tests.clear_authentication();
 
 select * from finish();
 rollback;

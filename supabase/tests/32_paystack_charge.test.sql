@@ -3,6 +3,7 @@
 begin;
 set local search_path = extensions, public;
 select plan(40);
+\ir fixtures/authenticate.psql
 
 insert into auth.users (id, email) values
   ('32000000-0000-4000-8000-000000000001', 'payer@example.com'),
@@ -40,11 +41,11 @@ select function_privs_are('public', 'apply_paystack_event', array['text', 'jsonb
   'service_role', array['EXECUTE'], 'service_role can execute apply_paystack_event');
 select throws_ok(
   $$insert into public.paystack_events (dedupe_key, event, payload, outcome) values ('x:y', 'x', '{}', 'paid')$$,
-  '23514', null, 'an outcome outside the SPEC list is refused'
+  '23514', null, 'an outcome outside the documented list is refused'
 );
 
 -- A matching charge.success credits the buyer once ------------------------------------------------
-set local role service_role;
+select tests.authenticate_as_service_role();
 select results_eq(
   $$select r ->> 'outcome', (r ->> 'credits_granted')::int, r ->> 'status'
       from (select public.apply_paystack_event('charge.success',
@@ -52,15 +53,15 @@ select results_eq(
   $$values ('credited'::text, 55, 'success'::text)$$,
   'a charge.success with the checkout amount and currency credits the transaction''s credits'
 );
-set local role postgres;
+select tests.clear_authentication();
 select results_eq(
   $$select credits from public.real_users where id = '32000000-0000-4000-8000-000000000001'$$,
   array[58], 'the buyer''s balance grew by the credits bought, bonus included'
 );
 select results_eq(
-  $$select status, paystack_transaction_id, paid_at, raw_event ->> 'event' from public.transactions where reference = 'ref-32-ok'$$,
-  $$values ('success'::text, 9000001::bigint, '2025-03-01T10:15:00Z'::timestamptz, 'charge.success'::text)$$,
-  'the transaction is marked success with Paystack''s id, paid_at and the event'
+  $$select status, paystack_transaction_id, paid_at, raw_event is null from public.transactions where reference = 'ref-32-ok'$$,
+  $$values ('success'::text, 9000001::bigint, '2025-03-01T10:15:00Z'::timestamptz, true)$$,
+  'the transaction is marked success with Paystack''s id and paid_at (the event stays in paystack_events, 015)'
 );
 select results_eq(
   $$select event, reference, source, outcome, deliveries, transaction_id = (select id from public.transactions where reference = 'ref-32-ok')
@@ -70,7 +71,7 @@ select results_eq(
 );
 
 -- Replays change nothing --------------------------------------------------------------------------
-set local role service_role;
+select tests.authenticate_as_service_role();
 select results_eq(
   $$select public.apply_paystack_event('charge.success',
       pg_temp.charge('ref-32-ok', '45000', 'KES', 9000001), 'ref-32-ok', 'webhook') ->> 'outcome'$$,
@@ -81,7 +82,7 @@ select results_eq(
       pg_temp.charge('ref-32-ok', '45000', 'KES', 9000001), 'ref-32-ok', 'verify') ->> 'outcome'$$,
   array['duplicate'], 'a verify after the webhook credited answers duplicate'
 );
-set local role postgres;
+select tests.clear_authentication();
 select results_eq(
   $$select credits from public.real_users where id = '32000000-0000-4000-8000-000000000001'$$,
   array[58], 'replays credit nothing'
@@ -93,13 +94,13 @@ select results_eq(
 );
 
 -- Unknown reference -------------------------------------------------------------------------------
-set local role service_role;
+select tests.authenticate_as_service_role();
 select results_eq(
   $$select public.apply_paystack_event('charge.success',
       pg_temp.charge('ref-32-nobody', '45000', 'KES', 9000002), 'ref-32-nobody', 'webhook') ->> 'outcome'$$,
   array['unknown_reference'], 'a charge.success for an unknown reference answers unknown_reference'
 );
-set local role postgres;
+select tests.clear_authentication();
 select results_eq(
   $$select outcome, transaction_id from public.paystack_events where dedupe_key = 'charge.success:ref-32-nobody'$$,
   $$values ('unknown_reference'::text, null::uuid)$$,
@@ -107,7 +108,7 @@ select results_eq(
 );
 
 -- Amount and currency mismatches credit nothing ---------------------------------------------------
-set local role service_role;
+select tests.authenticate_as_service_role();
 select results_eq(
   $$select public.apply_paystack_event('charge.success',
       pg_temp.charge('ref-32-amount', '4500', 'KES', 9000003), 'ref-32-amount', 'webhook') ->> 'outcome'$$,
@@ -118,7 +119,7 @@ select results_eq(
       pg_temp.charge('ref-32-currency', '45000', 'NGN', 9000004), 'ref-32-currency', 'webhook') ->> 'outcome'$$,
   array['currency_mismatch'], 'a charge.success in another currency answers currency_mismatch'
 );
-set local role postgres;
+select tests.clear_authentication();
 select results_eq(
   $$select credits from public.real_users where id = '32000000-0000-4000-8000-000000000001'$$,
   array[58], 'mismatched charges credit nothing'
@@ -135,11 +136,11 @@ select results_eq(
            ('currency_mismatch', '{"expected_currency": "KES", "received_currency": "NGN"}')$$,
   'mismatches are recorded with what was expected and received'
 );
-set local role service_role;
+select tests.authenticate_as_service_role();
 select results_eq(
   $$select public.apply_paystack_event('charge.success',
       pg_temp.charge('ref-32-amount', '45000', 'KES', 9000003), 'ref-32-amount', 'webhook') ->> 'outcome'$$,
-  array['duplicate'], 'a second delivery for a mismatched reference is a duplicate and credits nothing'
+  array['credited'], 'a matching delivery after a mismatch still credits the reference (015)'
 );
 
 -- Normalisation and failed checkouts --------------------------------------------------------------
@@ -153,10 +154,10 @@ select results_eq(
       pg_temp.charge('ref-32-failed', '45000', 'KES', 9000006), 'ref-32-failed', 'verify') ->> 'outcome'$$,
   array['credited'], 'money received for a checkout marked failed is still credited'
 );
-set local role postgres;
+select tests.clear_authentication();
 select results_eq(
   $$select credits from public.real_users where id = '32000000-0000-4000-8000-000000000001'$$,
-  array[168], 'those two purchases added 55 credits each'
+  array[223], 'the late matching delivery and those two purchases added 55 credits each'
 );
 select results_eq(
   $$select status, failure_reason, (select source from public.paystack_events e where e.reference = t.reference)
@@ -166,7 +167,7 @@ select results_eq(
 );
 
 -- Other events and bad input ----------------------------------------------------------------------
-set local role service_role;
+select tests.authenticate_as_service_role();
 select results_eq(
   $$select public.apply_paystack_event('transfer.success',
       '{"event": "transfer.success", "data": {"amount": 100}}'::jsonb, null, 'webhook') ->> 'outcome'$$,
@@ -184,32 +185,31 @@ select results_eq(
 );
 select throws_ok(
   $$select public.apply_paystack_event('', '{}'::jsonb, 'x', 'webhook')$$,
-  '22023', 'invalid_event', 'an event without a name is refused'
+  'PT400', 'invalid_event', 'an event without a name is refused'
 );
 select throws_ok(
   $$select public.apply_paystack_event('charge.success', '{}'::jsonb, 'x', 'client')$$,
-  '22023', 'invalid_source', 'an unknown source is refused'
+  'PT400', 'invalid_source', 'an unknown source is refused'
 );
-set local role postgres;
+select tests.clear_authentication();
 select results_eq(
   $$select count(*)::int from public.paystack_events where event in ('transfer.success', 'subscription.create')$$,
   array[2], 'ignored events are recorded once each'
 );
 
 -- Who reads events and who may apply them ----------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims to '{"sub":"32000000-0000-4000-8000-000000000001","role":"authenticated"}';
+select tests.authenticate_as('32000000-0000-4000-8000-000000000001');
 select is_empty($$select 1 from public.paystack_events$$, 'the buyer cannot read Paystack events');
 select throws_ok(
   $$select public.apply_paystack_event('charge.success',
       pg_temp.charge('ref-32-amount', '45000', 'KES', 1), 'ref-32-amount', 'webhook')$$,
   '42501', null, 'the buyer cannot credit itself through apply_paystack_event'
 );
-set local request.jwt.claims to '{"sub":"32000000-0000-4000-8000-000000000002","role":"authenticated"}';
+select tests.authenticate_as('32000000-0000-4000-8000-000000000002');
 select is_empty($$select 1 from public.paystack_events$$, 'an operator cannot read Paystack events');
-set local request.jwt.claims to '{"sub":"32000000-0000-4000-8000-000000000003","role":"authenticated"}';
+select tests.authenticate_as('32000000-0000-4000-8000-000000000003');
 select results_eq(
-  $$select count(*)::int from public.paystack_events$$, array[8],
+  $$select count(*)::int from public.paystack_events$$, array[9],
   'an admin reads every recorded event'
 );
 select throws_ok(
@@ -221,9 +221,9 @@ select throws_ok(
   $$update public.paystack_events set outcome = 'credited'$$,
   '42501', null, 'an admin cannot rewrite an event'
 );
-set local role anon;
+select tests.authenticate_as_anon();
 select throws_ok($$select 1 from public.paystack_events$$, '42501', null, 'a visitor cannot read Paystack events');
-set local role postgres;
+select tests.clear_authentication();
 
 select * from finish();
 rollback;

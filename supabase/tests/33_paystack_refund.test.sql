@@ -3,6 +3,7 @@
 begin;
 set local search_path = extensions, public;
 select plan(19);
+\ir fixtures/authenticate.psql
 
 insert into auth.users (id, email) values
   ('33000000-0000-4000-8000-000000000001', 'refund-spender@example.com'),
@@ -31,7 +32,7 @@ returns jsonb language sql as $$
 $$;
 
 -- Both buyers are credited; Sam then spends 50 of his 55 credits, Sia keeps hers (+ 20 she had).
-set local role service_role;
+select tests.authenticate_as_service_role();
 do $$
 begin
   perform public.apply_paystack_event('charge.success',
@@ -42,12 +43,12 @@ begin
       pg_temp.charge('ref-33-currency', 10000, 3300003), 'ref-33-currency');
 end
 $$;
-set local role postgres;
+select tests.clear_authentication();
 update public.real_users set credits = 5 where id = '33000000-0000-4000-8000-000000000001';
 update public.real_users set credits = credits + 20 where id = '33000000-0000-4000-8000-000000000002';
 
 -- Refund of a purchase whose credits are still there -----------------------------------------------
-set local role service_role;
+select tests.authenticate_as_service_role();
 select results_eq(
   $$select r ->> 'outcome', (r ->> 'credits_reversed')::int, r ->> 'status'
       from (select public.apply_paystack_event('refund.processed',
@@ -55,7 +56,7 @@ select results_eq(
   $$values ('refunded'::text, 115, 'refunded'::text)$$,
   'refund.processed takes back all the credits of the purchase'
 );
-set local role postgres;
+select tests.clear_authentication();
 select results_eq(
   $$select credits from public.real_users where id = '33000000-0000-4000-8000-000000000002'$$,
   array[30], 'the buyer keeps only the credits that did not come from the refunded purchase'
@@ -68,13 +69,13 @@ select results_eq(
 );
 
 -- Refund after the credits were spent: never below zero, shortfall recorded ------------------------
-set local role service_role;
+select tests.authenticate_as_service_role();
 select results_eq(
   $$select public.apply_paystack_event('refund.processed',
       pg_temp.refund('ref-33-spent', 45000), 'ref-33-spent') ->> 'outcome'$$,
   array['refunded'], 'a refund of a partly spent purchase is applied'
 );
-set local role postgres;
+select tests.clear_authentication();
 select results_eq(
   $$select credits from public.real_users where id = '33000000-0000-4000-8000-000000000001'$$,
   array[0], 'the balance goes to zero, never below'
@@ -92,7 +93,7 @@ select results_eq(
 );
 
 -- Replays --------------------------------------------------------------------------------------------
-set local role service_role;
+select tests.authenticate_as_service_role();
 select results_eq(
   $$select public.apply_paystack_event('refund.processed',
       pg_temp.refund('ref-33-kept', 85000), 'ref-33-kept') ->> 'outcome'$$,
@@ -103,14 +104,14 @@ select results_eq(
       pg_temp.charge('ref-33-kept', 85000, 3300002), 'ref-33-kept') ->> 'outcome'$$,
   array['duplicate'], 'a late charge.success replay after the refund credits nothing'
 );
-set local role postgres;
+select tests.clear_authentication();
 select results_eq(
   $$select credits from public.real_users where id = '33000000-0000-4000-8000-000000000002'$$,
   array[30], 'replays do not change the balance'
 );
 
 -- Refund of a checkout that was never credited -------------------------------------------------------
-set local role service_role;
+select tests.authenticate_as_service_role();
 select results_eq(
   $$select public.apply_paystack_event('refund.processed',
       pg_temp.refund('ref-33-unpaid', 10000), 'ref-33-unpaid') ->> 'outcome'$$,
@@ -121,7 +122,7 @@ select results_eq(
       pg_temp.charge('ref-33-unpaid', 10000, 3300004), 'ref-33-unpaid') ->> 'outcome'$$,
   array['duplicate'], 'a charge.success arriving after its refund credits nothing'
 );
-set local role postgres;
+select tests.clear_authentication();
 select results_eq(
   $$select status, credits_reversed, refund_shortfall from public.transactions where reference = 'ref-33-unpaid'$$,
   $$values ('refunded'::text, 0, 0)$$,
@@ -133,7 +134,7 @@ select results_eq(
 );
 
 -- Refused refunds -----------------------------------------------------------------------------------
-set local role service_role;
+select tests.authenticate_as_service_role();
 select results_eq(
   $$select public.apply_paystack_event('refund.processed',
       pg_temp.refund('ref-33-nobody', 100), 'ref-33-nobody') ->> 'outcome'$$,
@@ -144,7 +145,7 @@ select results_eq(
       pg_temp.refund('ref-33-currency', 10000, 'USD'), 'ref-33-currency') ->> 'outcome'$$,
   array['currency_mismatch'], 'a refund in another currency answers currency_mismatch'
 );
-set local role postgres;
+select tests.clear_authentication();
 select results_eq(
   $$select status, credits_reversed from public.transactions where reference = 'ref-33-currency'$$,
   $$values ('success'::text, null::int)$$,
@@ -155,14 +156,13 @@ select results_eq(
   array[30], 'and takes back nothing'
 );
 
-set local role authenticated;
-set local request.jwt.claims to '{"sub":"33000000-0000-4000-8000-000000000002","role":"authenticated"}';
+select tests.authenticate_as('33000000-0000-4000-8000-000000000002');
 select throws_ok(
   $$select public.apply_paystack_event('refund.processed',
       pg_temp.refund('ref-33-currency', 10000), 'ref-33-currency')$$,
   '42501', null, 'a real user cannot trigger a refund'
 );
-set local role postgres;
+select tests.clear_authentication();
 
 select * from finish();
 rollback;

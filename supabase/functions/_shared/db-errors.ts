@@ -1,9 +1,13 @@
 // Maps errors coming back from PostgREST (SQL functions and RLS) to the API's refusals.
 //
-// The SQL functions raise custom SQLSTATEs whose message is the snake_case code the API
-// answers with (e.g. `raise exception 'at_capacity' using errcode = ...`), so the message is
-// matched first and the SQLSTATE only when the message is not one we know. Anything unknown is
-// not a refusal: the caller treats it as an internal error (logged, generic 500).
+// The SQL functions refuse through one catalogue (errors.catalogue, documented in docs/errors.md):
+// SQLSTATE `PTxyz` means HTTP status xyz, the MESSAGE is the snake_case code the API answers with
+// and the DETAIL is human text written for clients. So any `PT4xx` maps generically, with no table
+// of codes here: status xyz, code = message, message = detail. The few standard SQLSTATEs the spec
+// fixes (42501 forbidden, 23514 a refused value) and Postgres's and PostgREST's own refusals map by
+// SQLSTATE; when such an error carries a catalogue code as its message it keeps that code.
+// Anything else (PT5xx included) is not a refusal: the caller treats it as an internal error
+// (logged, generic 500), so no SQL text ever reaches a client.
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError } from "./errors.ts";
 
@@ -15,43 +19,54 @@ export type DbError = {
   hint?: string | null;
 };
 
-// Messages raised by the SQL functions (004, 006, 007 and 009 list them in their headers).
-const byMessage: Record<string, [ContentfulStatusCode, string]> = {
-  not_operator: [403, "Only an active operator can do this."],
-  operator_unavailable: [409, "Set your status to available to take chats."],
-  at_capacity: [409, "You already hold as many chats as you may."],
-  chat_not_held: [404, "You do not hold this chat."],
-  chat_not_found: [404, "No such chat."],
-  operator_not_found: [404, "No such operator."],
-  invalid_release_reason: [400, "Unknown release reason."],
-  invalid_days: [400, "The number of days is not valid."],
-  insufficient_credits: [402, "Not enough credits."],
-  not_real_user: [403, "Only a signed-in member can buy credits."],
-  account_inactive: [403, "This account is deactivated."],
-  package_not_found: [404, "No active credit package with this id."],
-  email_required: [400, "Your account needs an email address to pay."],
-  forbidden: [403, "You may not do this."],
+/** Human text when a catalogued refusal carries no detail. */
+const byStatus: Partial<Record<number, string>> = {
+  400: "A value in the request is not valid.",
+  402: "Not enough credits.",
+  403: "You may not do this.",
+  404: "Not found.",
+  409: "This conflicts with the current state.",
 };
 
+/** Standard SQLSTATEs that are refusals: status, default code, default text. */
 const bySqlState: Record<string, [ContentfulStatusCode, string, string]> = {
   "42501": [403, "forbidden", "You may not do this."],
-  PT402: [402, "insufficient_credits", "Not enough credits."],
+  "23514": [400, "invalid_request", "A value in the request is not allowed."],
   "22P02": [400, "invalid_request", "A value in the request is malformed."],
   "22023": [400, "invalid_request", "A value in the request is not valid."],
-  "23514": [400, "invalid_request", "A value in the request is not allowed."],
   PGRST301: [401, "unauthorized", "Missing or invalid credentials."],
   PGRST302: [401, "unauthorized", "Missing or invalid credentials."],
   PGRST303: [401, "unauthorized", "Missing or invalid credentials."],
 };
 
+const catalogueCode = /^[a-z][a-z0-9_]*$/;
+const customState = /^PT(4\d\d)$/;
+
 /** Returns the API refusal for a database error, or null when it is not a known refusal. */
 export function mapDbError(err: DbError): ApiError | null {
+  const state = err.code ?? "";
   const message = (err.message ?? "").trim();
-  const known = byMessage[message];
-  if (known) return new ApiError(known[0], message, known[1]);
-  const state = bySqlState[err.code ?? ""];
-  if (state) return new ApiError(state[0], state[1], state[2]);
-  return null;
+  const detail = (err.details ?? "").trim();
+  const catalogued = catalogueCode.test(message);
+
+  const custom = customState.exec(state);
+  if (custom) {
+    if (!catalogued) return null;
+    const status = Number(custom[1]) as ContentfulStatusCode;
+    return new ApiError(
+      status,
+      message,
+      detail || byStatus[status] || "The request was refused.",
+    );
+  }
+
+  const standard = bySqlState[state];
+  if (!standard) return null;
+  const [status, code, text] = standard;
+  // Postgres's own messages ("permission denied for ...") are never catalogue codes.
+  return catalogued
+    ? new ApiError(status, message, detail || text)
+    : new ApiError(status, code, text);
 }
 
 /** An unexpected database failure; its details are logged, never returned. */

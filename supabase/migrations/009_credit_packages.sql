@@ -1,12 +1,12 @@
--- Credit packages: what a real user can buy through Paystack (SPEC sections 2, 4 and 9).
+-- Credit packages: what a real user can buy through Paystack (docs/data-api.md and docs/rules.md).
 --
 -- Everyone, anon included, reads the active packages (a public pricing page); admins read all of
 -- them and manage them. A package's price and credits are copied onto the transaction when a
--- checkout starts (009), so changing or deactivating a package never alters a purchase already
+-- checkout starts (010), so changing or deactivating a package never alters a purchase already
 -- made. A package that has been bought cannot be deleted (transactions keep pointing at it):
 -- deactivate it instead.
 --
--- The four packages of SPEC section 4 are inserted here rather than in seed.sql because
+-- The four packages of docs/rules.md are inserted here rather than in seed.sql because
 -- production needs them too.
 
 create table public.credit_packages (
@@ -41,7 +41,7 @@ alter table public.transactions
   add constraint transactions_package_id_fkey
   foreign key (package_id) references public.credit_packages (id) on delete restrict;
 
--- SPEC section 4: one credit is worth 10 KES; prices in cents.
+-- docs/rules.md: one credit is worth 10 KES; prices in cents.
 insert into public.credit_packages (name, credits, bonus_credits, price, currency)
 values
   ('Starter', 10, 0, 10000, 'KES'),

@@ -1,4 +1,4 @@
--- Fantooo: scheduled jobs (SPEC sections 1, 3 and 7).
+-- Fantooo: scheduled jobs (docs/rules.md and docs/lifecycle.md and docs/functions.md).
 --
 --   idle-sweeper               every minute   POST <project_url>/functions/v1/idle-sweeper with the
 --                                             sweeper's key (the Edge Function calls
@@ -9,7 +9,7 @@
 --
 -- The project URL and the sweeper's key come from Vault (vault.decrypted_secrets 'project_url' and
 -- 'sweeper_key', a secret key `sb_secret_…` or, on a legacy project, the service-role JWT) where
--- Vault exists, else from private.cron_settings (005), which the local stack fills. Every
+-- Vault exists, else from private.cron_settings (006), which the local stack fills. Every
 -- successful sweep is recorded in public.sweeper_status, so a sweep that keeps failing (a rotated
 -- key answered 401) shows as an old last_success_at. cron.schedule upserts by job name, so
 -- re-running this file is harmless.
@@ -26,8 +26,8 @@ begin
 end
 $$;
 
--- The health of the idle sweep: one row, written by public.sweep_idle_chats() (007) on every
--- successful run. Admins read it (and get_admin_dashboard reports last_sweep_at).
+-- The health of the idle sweep: one row, written by public.sweep_idle_chats() (008_chat_lifecycle)
+-- on every successful run. Admins read it.
 create table public.sweeper_status (
   id boolean primary key default true check (id),
   last_success_at timestamptz,
@@ -52,8 +52,8 @@ create policy "admins read the sweeper status" on public.sweeper_status
 -- Queues the HTTP call that runs the idle sweep: POST <project_url>/functions/v1/idle-sweeper with
 -- the sweeper's key in `apikey` (and, for a legacy JWT key, also as `Authorization: Bearer`, which
 -- verify_jwt-era functions read). Reads both from Vault when its secrets exist, else from
--- private.cron_settings; raises (the cron run is then recorded as failed) when neither is
--- configured. Returns the pg_net request id. Called by the idle-sweeper job as postgres.
+-- private.cron_settings; raises sweeper_not_configured (the cron run is then recorded as failed)
+-- when neither is configured. Returns the pg_net request id. Called by the idle-sweeper job as postgres.
 create or replace function private.invoke_idle_sweeper()
 returns bigint
 language plpgsql
@@ -78,8 +78,7 @@ begin
       from private.cron_settings cs;
   end if;
   if v_url is null or v_key is null then
-    raise exception 'idle-sweeper target not configured: set Vault secrets project_url and sweeper_key, '
-                    'or private.cron_settings.project_url and sweeper_key';
+    perform errors.raise_error('sweeper_not_configured');
   end if;
 
   v_headers := jsonb_build_object('Content-Type', 'application/json', 'apikey', v_key);

@@ -1,33 +1,36 @@
--- Fantooo: charging and bookkeeping of messages (SPEC sections 3, 4 and 9).
+-- Fantooo: charging and bookkeeping of messages (docs/lifecycle.md and docs/rules.md).
 --
 -- Whichever way a message arrives (Data API insert into messages, the send_message RPC, a
 -- service_role or server-side insert), the triggers below do, in the inserting transaction:
---   before insert  messages_charge            price computed here (005), the real user's row locked
+--   before insert  messages_charge            price computed here (006), the real user's row locked
 --                                             (select ... for update) and the credits taken, or
 --                                             PT402 insufficient_credits and nothing written;
 --                                             fictional messages cost 0.
---   after insert   messages_update_chat      chats.message_count, last_message_at and the lifecycle
---                                             (idle -> waiting; queued_at).
+--   after insert   messages_update_chat      (008_chat_lifecycle) chats.message_count,
+--                                             last_message_at and the lifecycle (idle -> waiting;
+--                                             queued_at).
 --                  messages_update_operator  operators.total_messages_sent and the holder's activity.
 --                  record_message_author     (001) message_authors.
 -- Clients can write only chat_id, sender_type and content (003 column grants), so credits_charged
 -- is never theirs to set; the trigger overwrites it anyway.
 --
--- Lock order, shared with 004/007 so concurrent writers cannot deadlock: real_users row, then chats
--- row, then chat_assignments / operator_activity, then operators. (assign_chat_to_operator locks the
--- operator first but never waits for a chat: it takes chats FOR UPDATE SKIP LOCKED.)
+-- Lock order, shared with 008_chat_lifecycle so concurrent writers cannot deadlock: real_users row,
+-- then chats row, then chat_assignments / operator_activity, then operators.
+-- (assign_chat_to_operator locks the operator first but never waits for a chat: it takes chats FOR
+-- UPDATE SKIP LOCKED.)
 --
 -- Who may write which message is the insert policy's business (003: real users in their own open
 -- chats while active, operators in the chats they hold; 42501 otherwise). The charging trigger runs
 -- before that check and charges only a row the policy will accept; a refused row rolls back with its
--- statement anyway. Its own error: PT402 insufficient_credits (nothing is written).
+-- statement anyway. Its own refusal: insufficient_credits (errors.raise_error, 005; nothing is
+-- written).
 
--- Prices and charges a new message (see the file header). For a real message: locks the real user's
--- row, counts the chat's earlier real messages (up to the free ones), prices it (private.message_price at created_at) and
--- takes the credits, or raises PT402 insufficient_credits. Fictional messages cost 0. API callers
--- get created_at = clock_timestamp() (no backdating; messages written in one transaction stay
--- ordered); trusted callers (seeds, tests) keep the created_at they give, which is also the
--- pricing time. Trigger function only.
+-- Prices and charges a new message (see the file header). For a real message: locks the real
+-- user's row, counts the chat's earlier real messages (up to the free ones), prices it
+-- (private.message_price of 006, at created_at) and takes the credits, or raises PT402
+-- insufficient_credits. Fictional messages cost 0. API callers get created_at = clock_timestamp()
+-- (no backdating; messages written in one transaction stay ordered); trusted callers (seeds,
+-- tests) keep the created_at they give, which is also the pricing time. Trigger function only.
 create or replace function private.charge_message()
 returns trigger
 language plpgsql
@@ -73,8 +76,8 @@ begin
   v_price := private.message_price(v_prior, new.created_at, v_is_featured);
 
   if v_credits < v_price then
-    raise exception using errcode = 'PT402', message = 'insufficient_credits',
-      detail = format('This message costs %s credits; the balance is %s.', v_price, v_credits);
+    perform errors.raise_error('insufficient_credits',
+      format('This message costs %s credits; the balance is %s.', v_price, v_credits));
   end if;
   if v_price > 0 then
     update public.real_users r set credits = r.credits - v_price where r.id = v_real_user_id;
@@ -87,38 +90,6 @@ $$;
 create trigger messages_charge
   before insert on public.messages
   for each row execute function private.charge_message();
-
--- Keeps chats.message_count and last_message_at, and moves the lifecycle (SPEC section 3): a real
--- message to an idle chat makes it waiting with queued_at = the message time; to a waiting or
--- assigned chat it changes no status and queued_at keeps the oldest unanswered message (set if it
--- was empty). A fictional message answers everything before it: queued_at is cleared (except on a
--- waiting chat, which nobody holds). Trigger function only.
-create or replace function private.update_chat_on_message()
-returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  update public.chats c
-     set message_count = c.message_count + 1,
-         last_message_at = greatest(c.last_message_at, new.created_at),
-         status = case when new.sender_type = 'real' and c.status = 'idle' then 'waiting' else c.status end,
-         queued_at = case
-                       when c.status = 'closed' then c.queued_at
-                       when new.sender_type = 'real' and c.status = 'idle' then new.created_at
-                       when new.sender_type = 'real' then coalesce(c.queued_at, new.created_at)
-                       when c.status = 'waiting' then c.queued_at
-                       else null
-                     end
-   where c.id = new.chat_id;
-  return null;
-end;
-$$;
-
-create trigger messages_update_chat
-  after insert on public.messages
-  for each row execute function private.update_chat_on_message();
 
 -- For a fictional message written by an operator (its JWT): counts it in
 -- operators.total_messages_sent and refreshes the operator's activity (operators.last_activity_at and
@@ -169,7 +140,7 @@ declare
 begin
   select c.real_user_id into v_real_user_id from public.chats c where c.id = p_chat_id;
   if not found or auth.uid() is null then
-    raise exception using errcode = 'PT404', message = 'chat_not_found', detail = 'No such chat for this caller.';
+    perform errors.raise_error('chat_not_found', 'No such chat for this caller.');
   end if;
   insert into public.messages (chat_id, sender_type, content)
   values (p_chat_id, case when v_real_user_id = auth.uid() then 'real' else 'fictional' end, p_content)
@@ -180,7 +151,6 @@ $$;
 
 revoke all on function
   private.charge_message(),
-  private.update_chat_on_message(),
   private.update_operator_on_message()
 from public, anon, authenticated, service_role;
 

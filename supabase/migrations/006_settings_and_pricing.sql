@@ -1,4 +1,4 @@
--- Fantooo: the settings row and message pricing (SPEC sections 2 and 4).
+-- Fantooo: the settings row and message pricing (docs/data-api.md and docs/rules.md).
 --
 -- public.settings is a single row (id = true) holding the pricing rules, the business timezone and
 -- the chat timeouts. Database functions read it; operators and admins may read it through the Data
@@ -28,7 +28,7 @@ create table public.settings (
 );
 comment on table public.settings is
   'The single settings row (id = true): message pricing, business timezone and chat timeouts. Admins update it.';
-comment on column public.settings.base_price is 'Credits per paid message before factors (SPEC section 4).';
+comment on column public.settings.base_price is 'Credits per paid message before factors (docs/rules.md).';
 comment on column public.settings.free_messages is 'The first N real-user messages of every chat cost nothing.';
 comment on column public.settings.night_factor is
   'Time-of-day factor from night_starts (included) to night_ends (excluded), local time; the window may wrap midnight.';
@@ -52,8 +52,8 @@ set search_path = ''
 as $$
 begin
   if not exists (select 1 from pg_catalog.pg_timezone_names z where z.name = new.timezone) then
-    raise exception using errcode = '22023', message = 'invalid_timezone',
-      detail = format('Unknown time zone %L.', new.timezone);
+    perform errors.raise_error('invalid_timezone',
+      format('Unknown time zone %L.', new.timezone));
   end if;
   return new;
 end;
@@ -115,7 +115,7 @@ $$;
 -- The price in credits of a real-user message, given how many real-user messages the chat already
 -- has, when it is sent and whether the profile is featured: 0 for the first settings.free_messages,
 -- else ceil(base_price x time-of-day factor x featured factor), at least 1. Deterministic for a given
--- settings row, so tests freeze time by passing p_at. Used by the charging trigger (006) and
+-- settings row, so tests freeze time by passing p_at. Used by the charging trigger (007) and
 -- message_price; internal.
 create or replace function private.message_price(p_prior_real_messages integer, p_at timestamptz, p_is_featured boolean)
 returns integer
@@ -143,7 +143,7 @@ $$;
 
 -- How many real-user messages the chat already has, as far as pricing cares: counted only up to
 -- settings.free_messages, so that pricing a message costs the same in a chat of 5 messages or of
--- 5,000. Internal helper of message_price and the charging trigger (006).
+-- 5,000. Internal helper of message_price and the charging trigger (007).
 create or replace function private.prior_real_messages(p_chat_id uuid)
 returns integer
 language sql
@@ -181,7 +181,7 @@ begin
    where c.id = p_chat_id;
   if not found
      or not (v_real_user_id = auth.uid() or private.is_trusted_caller() or public.is_admin()) then
-    raise exception using errcode = 'PT404', message = 'chat_not_found', detail = 'No such chat for this caller.';
+    perform errors.raise_error('chat_not_found', 'No such chat for this caller.');
   end if;
   v_prior := private.prior_real_messages(p_chat_id);
   return private.message_price(v_prior, coalesce(p_at, now()), v_is_featured);

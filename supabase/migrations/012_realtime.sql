@@ -1,4 +1,4 @@
--- Fantooo: Realtime (SPEC section 10). A frontend subscribes to new messages and chat state changes
+-- Fantooo: Realtime (docs/rules.md). A frontend subscribes to new messages and chat state changes
 -- with supabase-js (`channel(...).on('postgres_changes', ...)`); Supabase Realtime delivers a row
 -- only to subscribers whose RLS policies let them read it, so a real user receives its own chats
 -- and messages, an operator those of the chats it holds. Neither table has an operator column

@@ -1,4 +1,4 @@
--- Payments: checkout, Paystack events, crediting and refunds (SPEC sections 4, 7 and 9).
+-- Payments: checkout, Paystack events, crediting and refunds (docs/rules.md and docs/functions.md).
 --
 -- Flow: credits-checkout calls start_checkout() as the real user (pending transaction with the
 -- package's price and credits copied, server-made reference), then Paystack's
@@ -80,8 +80,9 @@ create policy "admins read paystack events" on public.paystack_events
 -- package with a server-made unique reference, copying the package's price, currency and credits
 -- (bonus included) so that later package changes never alter it. Returns what credits-checkout
 -- needs to call Paystack (reference, amount in subunits, currency, credits, email).
--- Refuses: callers without an active real_users row (42501 not_real_user / account_inactive),
--- unknown or inactive packages (P0002 package_not_found). Callable by authenticated (real users).
+-- Refuses: callers without a real_users row (PT403 not_real_user) or with a deactivated one (PT403
+-- account_inactive), unknown or inactive packages (PT404 package_not_found), accounts without an
+-- email (PT400 email_required). Callable by authenticated (real users).
 create or replace function public.start_checkout(p_package_id uuid)
 returns jsonb
 language plpgsql
@@ -97,20 +98,20 @@ declare
 begin
   select * into v_user from public.real_users r where r.id = v_uid;
   if not found then
-    raise exception 'not_real_user' using errcode = '42501';
+    perform errors.raise_error('not_real_user', 'Only a real user buys credits.');
   end if;
   if not v_user.is_active then
-    raise exception 'account_inactive' using errcode = '42501';
+    perform errors.raise_error('account_inactive');
   end if;
 
   select * into v_package from public.credit_packages p where p.id = p_package_id and p.is_active;
   if not found then
-    raise exception 'package_not_found' using errcode = 'P0002';
+    perform errors.raise_error('package_not_found');
   end if;
 
   v_email := coalesce(v_user.email, (select u.email from auth.users u where u.id = v_uid));
   if v_email is null then
-    raise exception 'email_required' using errcode = '22023';
+    perform errors.raise_error('email_required');
   end if;
 
   -- Paystack references allow letters, digits, '-', '.' and '='.
@@ -178,7 +179,8 @@ $$;
 -- when it names none); p_source is 'webhook' or 'verify' (credits-checkout/verify after Paystack's
 -- transaction/verify said success).
 -- Returns {outcome, event_id, transaction_id, status, credits_granted, credits_reversed}.
--- Callable by service_role only (paystack-webhook, credits-checkout).
+-- Refuses an event without a name or an object payload (PT400 invalid_event) and an unknown source
+-- (PT400 invalid_source). Callable by service_role only (paystack-webhook, credits-checkout).
 create or replace function public.apply_paystack_event(
   p_event text,
   p_payload jsonb,
@@ -207,10 +209,10 @@ declare
   v_balance integer;
 begin
   if coalesce(btrim(p_event), '') = '' or p_payload is null or jsonb_typeof(p_payload) <> 'object' then
-    raise exception 'invalid_event' using errcode = '22023';
+    perform errors.raise_error('invalid_event');
   end if;
   if p_source is null or p_source not in ('webhook', 'verify') then
-    raise exception 'invalid_source' using errcode = '22023';
+    perform errors.raise_error('invalid_source');
   end if;
 
   v_data := coalesce(p_payload -> 'data', '{}'::jsonb);
