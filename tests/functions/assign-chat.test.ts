@@ -170,7 +170,8 @@ describe("assign-chat", () => {
     expect(status).toBe(200);
     expect(body).toEqual({ released: true, chat_id: queuedChat });
     expect(await assignments(queuedChat)).toEqual([{ operator_id: available, released: true, release_reason: "completed" }]);
-    expect(await chat(queuedChat)).toEqual({ status: "waiting", reassignment_count: 0 });
+    // a completed release of a chat whose user is still unanswered counts (016, SPEC 12)
+    expect(await chat(queuedChat)).toEqual({ status: "waiting", reassignment_count: 1 });
 
     const again = await invokeAs(available, "assign-chat/release", { chat_id: queuedChat, reason: "completed" });
     expect(again.status).toBe(404);
@@ -182,7 +183,7 @@ describe("assign-chat", () => {
     expect(status).toBe(200);
     expect(body.chat.id).toBe(queuedChat);
     await invokeAs(other, "assign-chat/release", { chat_id: queuedChat, reason: "operator_offline" });
-    expect(await chat(queuedChat)).toEqual({ status: "waiting", reassignment_count: 1 });
+    expect(await chat(queuedChat)).toEqual({ status: "waiting", reassignment_count: 2 });
   });
 });
 
@@ -213,6 +214,28 @@ describe("idle-sweeper", () => {
     expect(new Date(status.rows[0].last_success_at).getTime()).toBeGreaterThanOrEqual(setUp.getTime());
     expect(Number(status.rows[0].runs)).toBeGreaterThan(0);
   }, 90_000);
+
+  it("after a key rotation the cron job's sweep is refused 401, and sweeper_status shows it stopped", async () => {
+    const status = async () => (await db().query("select runs, last_success_at from public.sweeper_status")).rows[0];
+    const { rows: [{ sweeper_key: saved }] } = await db().query("select sweeper_key from private.cron_settings");
+    await db().query("update private.cron_settings set sweeper_key = 'sb_secret_rotated_out_00000000000000'");
+    try {
+      const before = await status();
+      // What the idle-sweeper cron job runs, sent by the pg_net stand-in's drainer.
+      const { rows: [{ id }] } = await db().query("select private.invoke_idle_sweeper() as id");
+      let response: { status_code: number; content: string } | undefined;
+      const deadline = Date.now() + 20_000;
+      while (!response && Date.now() < deadline) {
+        response = (await db().query("select status_code, content from net._http_response where id = $1", [id])).rows[0];
+        if (!response) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(response?.status_code).toBe(401);
+      expect(JSON.parse(response!.content).error.code).toBe("unauthorized");
+      expect(await status()).toEqual(before);
+    } finally {
+      await db().query("update private.cron_settings set sweeper_key = $1", [saved]);
+    }
+  });
 
   it("overlapping sweeps release each idle chat exactly once", async () => {
     const idleChats = [
