@@ -21,7 +21,7 @@ import {
   startFakePaystack,
   TEST_CARDS,
   // @ts-ignore plain ESM without types
-} from "../../local/fake-paystack.mjs";
+} from "../../local/stack/fake-paystack.mjs";
 import { signToken, userClaims } from "../support/tokens.ts";
 import { anonClient, closeDb, db, stack, userClient } from "../support/stack.ts";
 

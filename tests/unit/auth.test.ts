@@ -31,45 +31,54 @@ async function call(app: Hono, authorization?: string) {
   return { status: res.status, body: await res.json() };
 }
 
+/** A project whose /auth/v1/.well-known/jwks.json publishes `key` (what the inline set holds too). */
+const project = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(key.jwks)));
+let projectUrl = "";
+beforeAll(async () => {
+  await new Promise<void>((resolve) => project.listen(0, "127.0.0.1", resolve));
+  projectUrl = `http://127.0.0.1:${(project.address() as { port: number }).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => project.close(() => resolve())));
+
 describe("user tokens against an inline JWKS (SUPABASE_JWKS)", () => {
-  const withLegacy = appWith(createUserAuth({
-    SUPABASE_URL: "https://ref.supabase.co",
-    SUPABASE_JWKS: key.jwks,
-    LEGACY_JWT_SECRET: LEGACY_SECRET,
-  }));
-  const withoutLegacy = appWith(createUserAuth({ SUPABASE_URL: "https://ref.supabase.co", SUPABASE_JWKS: key.jwks }));
+  // Built per test: the project's URL is known once the server listens.
+  const apps = {
+    withLegacy: () => appWith(createUserAuth({ SUPABASE_URL: projectUrl, SUPABASE_JWKS: key.jwks, LEGACY_JWT_SECRET: LEGACY_SECRET })),
+    withoutLegacy: () => appWith(createUserAuth({ SUPABASE_URL: projectUrl, SUPABASE_JWKS: key.jwks })),
+  };
   const es256 = (claims: Record<string, unknown> = {}) => signToken(userClaims(userId, claims), { jwk: key.jwk });
   const hs256 = (claims: Record<string, unknown> = {}) => signToken(userClaims(userId, claims), { secret: LEGACY_SECRET });
 
-  const accepted: Array<[string, () => string, Hono]> = [
-    ["an ES256 token signed by the project's key", () => es256(), withoutLegacy],
-    ["an HS256 token where the legacy secret is configured", () => hs256(), withLegacy],
+  type Kind = keyof typeof apps;
+  const accepted: Array<[string, () => string, Kind]> = [
+    ["an ES256 token signed by the project's key", () => es256(), "withoutLegacy"],
+    ["an HS256 token where the legacy secret is configured", () => hs256(), "withLegacy"],
   ];
-  it.each(accepted)("accepts %s", async (_name, token, app) => {
-    expect(await call(app, `Bearer ${token()}`)).toEqual({ status: 200, body: { user: userId } });
+  it.each(accepted)("accepts %s", async (_name, token, kind) => {
+    expect(await call(apps[kind](), `Bearer ${token()}`)).toEqual({ status: 200, body: { user: userId } });
   });
 
-  const refused: Array<[string, () => string | undefined, Hono]> = [
-    ["no Authorization header", () => undefined, withLegacy],
-    ["a token signed by another key with the same kid", () => `Bearer ${signToken(userClaims(userId), { jwk: impostor.jwk })}`, withLegacy],
-    ["an expired token", () => `Bearer ${es256({ exp: Math.floor(Date.now() / 1000) - 5 })}`, withLegacy],
-    ["an ES256 token without a kid", () => `Bearer ${signToken(userClaims(userId), { jwk: key.jwk, header: { kid: undefined } })}`, withLegacy],
-    ["a token naming an unknown kid", () => `Bearer ${signToken(userClaims(userId), { jwk: { ...key.jwk, kid: "other" } })}`, withLegacy],
-    ["an HS256 token where no legacy secret is configured", () => `Bearer ${hs256()}`, withoutLegacy],
-    ["an HS256 token signed with another secret", () => `Bearer ${signToken(userClaims(userId), { secret: `${LEGACY_SECRET}x` })}`, withLegacy],
-    ["a token of the anon role (an API key, not a user)", () => `Bearer ${es256({ role: "anon" })}`, withLegacy],
-    ["a service_role token", () => `Bearer ${es256({ role: "service_role" })}`, withLegacy],
-    ["a token without sub", () => `Bearer ${es256({ sub: undefined })}`, withLegacy],
-    ["a token for another audience", () => `Bearer ${es256({ aud: "other" })}`, withLegacy],
-    ["a publishable key as bearer", () => "Bearer sb_publishable_abc", withLegacy],
-    ["a string that is not a JWT", () => "Bearer not-a-jwt", withLegacy],
+  const refused: Array<[string, () => string | undefined, Kind]> = [
+    ["no Authorization header", () => undefined, "withLegacy"],
+    ["a token signed by another key with the same kid", () => `Bearer ${signToken(userClaims(userId), { jwk: impostor.jwk })}`, "withLegacy"],
+    ["an expired token", () => `Bearer ${es256({ exp: Math.floor(Date.now() / 1000) - 5 })}`, "withLegacy"],
+    ["an ES256 token without a kid", () => `Bearer ${signToken(userClaims(userId), { jwk: key.jwk, header: { kid: undefined } })}`, "withLegacy"],
+    ["a token naming an unknown kid", () => `Bearer ${signToken(userClaims(userId), { jwk: { ...key.jwk, kid: "other" } })}`, "withLegacy"],
+    ["an HS256 token where no legacy secret is configured", () => `Bearer ${hs256()}`, "withoutLegacy"],
+    ["an HS256 token signed with another secret", () => `Bearer ${signToken(userClaims(userId), { secret: `${LEGACY_SECRET}x` })}`, "withLegacy"],
+    ["a token of the anon role (an API key, not a user)", () => `Bearer ${es256({ role: "anon" })}`, "withLegacy"],
+    ["a service_role token", () => `Bearer ${es256({ role: "service_role" })}`, "withLegacy"],
+    ["a token without sub", () => `Bearer ${es256({ sub: undefined })}`, "withLegacy"],
+    ["a token for another audience", () => `Bearer ${es256({ aud: "other" })}`, "withLegacy"],
+    ["a publishable key as bearer", () => "Bearer sb_publishable_abc", "withLegacy"],
+    ["a string that is not a JWT", () => "Bearer not-a-jwt", "withLegacy"],
     ["an alg=none token", () => {
       const part = (v: object) => Buffer.from(JSON.stringify(v)).toString("base64url");
       return `Bearer ${part({ alg: "none", kid: key.jwk.kid })}.${part(userClaims(userId))}.`;
-    }, withLegacy],
+    }, "withLegacy"],
   ];
-  it.each(refused)("refuses %s with 401 unauthorized", async (_name, header, app) => {
-    const { status, body } = await call(app, header());
+  it.each(refused)("refuses %s with 401 unauthorized", async (_name, header, kind) => {
+    const { status, body } = await call(apps[kind](), header());
     expect(status).toBe(401);
     expect(body.error.code).toBe("unauthorized");
   });
@@ -101,6 +110,16 @@ describe("user tokens against the JWKS fetched from the project", () => {
     expect((await call(app, `Bearer ${forged}`)).status).toBe(401);
   });
 
+  it("with SUPABASE_JWKS set, fetches the project's keys only for a kid the inline set lacks (a rotation)", async () => {
+    const before = fetches;
+    const stale = generateSigningKey(); // the inline set the worker started with
+    const app = appWith(createUserAuth({ SUPABASE_URL: url, SUPABASE_JWKS: stale.jwks }));
+    expect((await call(app, `Bearer ${signToken(userClaims(userId), { jwk: stale.jwk })}`)).status).toBe(200);
+    expect(fetches).toBe(before);
+    expect((await call(app, `Bearer ${signToken(userClaims(userId), { jwk: key.jwk })}`)).status).toBe(200);
+    expect(fetches).toBe(before + 1);
+  });
+
   const urls: Array<[string, string | null]> = [
     ["https://ref.supabase.co", "https://ref.supabase.co/auth/v1/.well-known/jwks.json"],
     ["http://127.0.0.1:54321/", "http://127.0.0.1:54321/auth/v1/.well-known/jwks.json"],
@@ -110,6 +129,28 @@ describe("user tokens against the JWKS fetched from the project", () => {
   it.each(urls)("derives the JWKS URL of %s (plain http only on loopback)", (base, expected) => {
     if (expected) expect(jwksUrl(base).href).toBe(expected);
     else expect(() => jwksUrl(base)).toThrow(/not https/);
+  });
+});
+
+describe("when the project's keys cannot be fetched", () => {
+  let server: Server;
+  let base = "";
+  beforeAll(async () => {
+    server = createServer((_req, res) => res.writeHead(503).end("auth is down"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const outages: Array<[string, () => string]> = [
+    ["the JWKS endpoint answers 503", () => base],
+    ["nothing listens there", () => "http://127.0.0.1:9"],
+  ];
+  it.each(outages)("%s: a logged 500, not a 401 that would sign every user out", async (_name, supabaseUrl) => {
+    const app = appWith(createUserAuth({ SUPABASE_URL: supabaseUrl() }));
+    const { status, body } = await call(app, `Bearer ${signToken(userClaims(userId), { jwk: key.jwk })}`);
+    expect(status).toBe(500);
+    expect(body.error.code).toBe("internal_error");
   });
 });
 

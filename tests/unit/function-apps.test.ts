@@ -11,7 +11,7 @@ import { createApp as createAssign, envSchema as assignEnv } from "../../supabas
 import { createApp as createSweeper, envSchema as sweeperEnv } from "../../supabase/functions/idle-sweeper/app.ts";
 import { generateSigningKey, signToken, userClaims } from "../support/tokens.ts";
 // @ts-ignore plain ESM without types
-import { startFakePaystack } from "../../local/fake-paystack.mjs";
+import { startFakePaystack } from "../../local/stack/fake-paystack.mjs";
 
 const SECRET = "sk_test_unit_functions";
 const signingKey = generateSigningKey();
@@ -113,6 +113,23 @@ describe("paystack-webhook", () => {
     expect(db.calls).toHaveLength(1);
     expect(db.calls[0].args).not.toHaveProperty("p_reference", expect.anything());
     expect(db.calls[0].args.p_payload).toEqual(JSON.parse(body));
+  });
+
+  it("a signed event jsonb cannot hold as is reaches SQL as its storable copy (NUL, lone surrogate, 30,000 levels)", async () => {
+    const db = fakeDb(() => credited);
+    // The raw text as Paystack could send it: \u0000 and \ud800 escapes, then deep nesting under 64 KiB.
+    const body = `{"event":"charge.success","data":{"id":1,"reference":"fantooo-1","amount":45000,"currency":"KES",` +
+      `"customer":{"first_name":"Ann\\u0000e","last_name":"B\\ud800"},"metadata":{"deep":${"[".repeat(30_000)}${"]".repeat(30_000)}}}}`;
+    expect(body.length).toBeLessThan(64 * 1024);
+    const res = await createWebhook(env, { service: db.client }).fetch(post(body, { "x-paystack-signature": sign(body) }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ received: true, outcome: "credited" });
+    expect(db.calls).toHaveLength(1);
+    const payload = db.calls[0].args.p_payload as { data: { customer: unknown; metadata: { deep: unknown } } };
+    expect(db.calls[0].args.p_reference).toBe("fantooo-1");
+    expect(payload.data.customer).toEqual({ first_name: "Ann\uFFFDe", last_name: "B\uFFFD" });
+    expect(JSON.stringify(payload)).toContain("[removed: nested deeper than 32 levels]");
+    expect(JSON.stringify(payload).length).toBeLessThan(1000);
   });
 
   it("a database failure is a 500 without database details, so Paystack retries", async () => {
@@ -291,6 +308,60 @@ describe("credits-checkout", () => {
     expect(sent.headers.authorization).toBe(`Bearer ${SECRET}`);
     expect(sent.body).toMatchObject({ email: "alice@example.com", amount: "45000", currency: "KES", reference: body.reference });
     expect(body.authorization_url).toBe(`${fake.url}/checkout/${body.access_code}`);
+  });
+
+  describe("the database's abuse limits", () => {
+    const limited = (detail: string) => ({
+      data: null,
+      error: { code: "PT429", message: "rate_limited", details: detail, hint: null },
+    });
+    const build = (answer: Parameters<typeof fakeDb>[0]) => {
+      const limitedDb = fakeDb(answer);
+      const limitedApp = createCheckout(
+        { ...env, PAYSTACK_API_URL: fake.url },
+        { clients: { service: limitedDb.client, forUser: () => limitedDb.client } },
+      );
+      return { limitedDb, limitedApp };
+    };
+    const call = (app: ReturnType<typeof createCheckout>, path: string, body: string) =>
+      app.fetch(new Request(`http://fn/credits-checkout${path}`, {
+        method: "POST",
+        body,
+        headers: { authorization: `Bearer ${jwt("u1")}`, origin: "https://app.fantooo.example" },
+      }));
+
+    it("an 11th pending checkout within the hour is 429 rate_limited with Retry-After, and Paystack is not called", async () => {
+      const { limitedApp } = build(() => limited("At most 10 checkouts per hour may wait for payment: try again in 1234 seconds."));
+      const before = fake.requests.length;
+      const res = await call(limitedApp, "", '{"package_id":"7a1c2b7e-1111-4111-8111-111111111111"}');
+      expect(res.status).toBe(429);
+      expect(res.headers.get("retry-after")).toBe("1234");
+      expect(res.headers.get("access-control-allow-origin")).toBe("*");
+      expect(await res.json()).toEqual({ error: { code: "rate_limited", message: expect.stringContaining("1234 seconds") } });
+      expect(fake.requests.length).toBe(before);
+    });
+
+    it("a second verify within 5 seconds is 429 rate_limited with Retry-After, and Paystack is not asked", async () => {
+      const { limitedDb, limitedApp } = build(() => limited("Verify a payment at most every 5 seconds: try again in 3 seconds."));
+      const before = fake.requests.length;
+      const res = await call(limitedApp, "/verify", '{"reference":"fantooo-x"}');
+      expect(res.status).toBe(429);
+      expect(res.headers.get("retry-after")).toBe("3");
+      expect((await res.json()).error.code).toBe("rate_limited");
+      expect(limitedDb.calls).toEqual([{ fn: "start_payment_verify", args: { p_reference: "fantooo-x" } }]);
+      expect(fake.requests.length).toBe(before);
+    });
+
+    it("a verify of someone else's reference is 404 transaction_not_found, without Retry-After", async () => {
+      const { limitedApp } = build(() => ({
+        data: null,
+        error: { code: "PT404", message: "transaction_not_found", details: "You have no transaction with this reference.", hint: null },
+      }));
+      const res = await call(limitedApp, "/verify", '{"reference":"fantooo-y"}');
+      expect(res.status).toBe(404);
+      expect(res.headers.get("retry-after")).toBeNull();
+      expect((await res.json()).error.code).toBe("transaction_not_found");
+    });
   });
 
   const upstream: Array<[string, string, string]> = [

@@ -6,10 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: plain ESM modules of the local stack
-import { createKeyResolver, startGateway } from "../../local/gateway.mjs";
+import { createKeyResolver, startGateway } from "../../local/stack/gateway.mjs";
 // @ts-expect-error: plain ESM modules of the local stack
-import { loadProjectKeys, signHs256, verifyToken } from "../../local/keys.mjs";
-import { signToken, userClaims } from "../support/tokens.ts";
+import { loadProjectKeys, signHs256, verifyToken } from "../../local/stack/keys.mjs";
+import { generateSigningKey, signToken, userClaims } from "../support/tokens.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "fantooo-gateway-"));
 const secret = "a-test-jwt-secret-with-at-least-32-characters";
@@ -41,6 +41,13 @@ describe("the gateway resolves keys as the hosted gateway does", () => {
     ["a publishable key of the right shape but another project is 401", () => ({ apikey: `${keys.publishableKey}x` }), 401],
     ["a JWT key signed with another secret is 401", () => ({ apikey: "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYW5vbiJ9.x" }), 401],
     ["no key at all is 401", () => ({}), 401],
+    ["a bearer token alone that this project did not sign is 401", () => ({ authorization: "Bearer garbage" }), 401],
+    ["a bearer user token alone, signed by another key, is 401", () => ({
+      authorization: `Bearer ${signToken(userClaims("u1"), { jwk: generateSigningKey(keys.signingKey.kid).jwk })}`,
+    }), 401],
+    ["a bearer user token alone, signed by the project, is that user", () => ({ authorization: `Bearer ${user()}` }), "user"],
+    ["the secret key from a browser is 401, as hosted", () => ({ apikey: keys.secretKey, "user-agent": "Mozilla/5.0 (X11; Linux x86_64)" }), 401],
+    ["the publishable key from a browser is fine", () => ({ apikey: keys.publishableKey, "user-agent": "Mozilla/5.0", authorization: `Bearer ${user()}` }), "user"],
   ];
   it.each(cases)("%s", async (_name, headers, expected) => {
     const sent = headers();
@@ -48,6 +55,11 @@ describe("the gateway resolves keys as the hosted gateway does", () => {
     if (expected === "user") expect(result.authorization).toBe(sent.authorization);
     else if (expected === "anon-legacy") expect(result.authorization).toBe(`Bearer ${keys.anonKey}`);
     else expect(result.status).toBe(expected);
+  });
+
+  it("reads the key from ?apikey= as well", async () => {
+    const { authorization } = await createKeyResolver(keys)({}, new URLSearchParams({ apikey: keys.publishableKey }));
+    expect((await verifyToken(keys, authorization.replace("Bearer ", "")))?.role).toBe("anon");
   });
 
   it("a legacy project knows no sb_ keys", async () => {

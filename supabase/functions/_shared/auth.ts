@@ -1,5 +1,5 @@
 // Who is calling: the one place the functions authenticate (every function runs with
-// verify_jwt = false, which cannot check the new keys anyway; SPEC section 10).
+// verify_jwt = false, which cannot check the new keys anyway; docs/rules.md).
 //
 // - User routes take `Authorization: Bearer <access token>`. A token signed with an asymmetric
 //   signing key (ES256/RS256, with a `kid`) is verified against the project's JWKS: SUPABASE_JWKS
@@ -71,20 +71,51 @@ export type UserAuthConfig = {
   LEGACY_JWT_SECRET?: string;
 };
 
+/**
+ * jose's codes for a token that is bad (expired, forged, unknown key, wrong claims): the caller's
+ * fault, 401. Anything else (the JWKS could not be fetched or read) is ours: a logged 500, so an
+ * Auth outage does not look like every user signing out.
+ */
+const TOKEN_ERRORS =
+  /^ERR_(JWT_|JWS_|JWKS_NO_MATCHING_KEY|JWKS_MULTIPLE_MATCHING_KEYS|JOSE_ALG_NOT_ALLOWED|JOSE_NOT_SUPPORTED)/;
+
 /** Verifies user access tokens as described above; one per function instance (keys are cached). */
 export function createUserAuth(config: UserAuthConfig) {
-  const keySet: JWTVerifyGetKey = config.SUPABASE_JWKS
-    ? createLocalJWKSet(
-      config.SUPABASE_JWKS as Parameters<typeof createLocalJWKSet>[0],
-    )
-    : createRemoteJWKSet(jwksUrl(config.SUPABASE_URL), {
+  const remoteKeys = () =>
+    createRemoteJWKSet(jwksUrl(config.SUPABASE_URL), {
       cacheMaxAge: 10 * 60 * 1000,
       cooldownDuration: 30 * 1000,
       timeoutDuration: 5000,
     });
+  // SUPABASE_JWKS is read when the worker starts; a key rotated in since is fetched from the
+  // project (only for a kid the inline set does not have).
+  const inlineKeys = config.SUPABASE_JWKS
+    ? createLocalJWKSet(
+      config.SUPABASE_JWKS as Parameters<typeof createLocalJWKSet>[0],
+    )
+    : null;
+  let fetchedKeys: JWTVerifyGetKey | null = inlineKeys ? null : remoteKeys();
   const legacySecret = config.LEGACY_JWT_SECRET
     ? encoder.encode(config.LEGACY_JWT_SECRET)
     : null;
+  const asymmetric = {
+    algorithms: ["ES256", "RS256"],
+    audience: "authenticated",
+  };
+
+  async function verifyAsymmetric(token: string): Promise<JWTPayload> {
+    if (inlineKeys) {
+      try {
+        return (await jwtVerify(token, inlineKeys, asymmetric)).payload;
+      } catch (err) {
+        if ((err as { code?: string })?.code !== "ERR_JWKS_NO_MATCHING_KEY") {
+          throw err;
+        }
+        fetchedKeys ??= remoteKeys();
+      }
+    }
+    return (await jwtVerify(token, fetchedKeys!, asymmetric)).payload;
+  }
 
   async function verify(token: string): Promise<JWTPayload> {
     let header;
@@ -108,18 +139,19 @@ export function createUserAuth(config: UserAuthConfig) {
       if (!header.kid) {
         throw unauthorized("The access token names no signing key (kid).");
       }
-      return (await jwtVerify(token, keySet, {
-        algorithms: ["ES256", "RS256"],
-        audience: "authenticated",
-      })).payload;
+      return await verifyAsymmetric(token);
     } catch (err) {
       if (err instanceof ApiError) throw err;
-      const code = (err as { code?: string })?.code;
-      if (code === "ERR_JWKS_TIMEOUT" || code === "ERR_JWKS_INVALID") {
-        // The project's keys could not be fetched: our fault, not the caller's (logged 500).
-        throw new Error(`cannot read the project's JWKS: ${code}`, {
-          cause: err,
-        });
+      const code = (err as { code?: string })?.code ?? "";
+      if (!TOKEN_ERRORS.test(code)) {
+        throw new Error(
+          `cannot verify tokens: the project's JWKS is unavailable (${
+            code || err
+          })`,
+          {
+            cause: err,
+          },
+        );
       }
       throw unauthorized(
         code === "ERR_JWT_EXPIRED"

@@ -5,6 +5,45 @@ export type Json = string | number | boolean | null | {
 export type Database = {
   "public": {
     Tables: {
+      "admin_actions": {
+        Row: {
+          "action": string;
+          "admin_id": string | null;
+          "created_at": string;
+          "details": NonNullable<Json>;
+          "id": string;
+          "target_id": string;
+          "target_type": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "action": string;
+          "admin_id"?: string | null;
+          "created_at"?: string;
+          "details"?: NonNullable<Json>;
+          "id"?: string;
+          "target_id": string;
+          "target_type": string;
+        };
+        Update: {
+          "action"?: string;
+          "admin_id"?: string | null;
+          "created_at"?: string;
+          "details"?: NonNullable<Json>;
+          "id"?: string;
+          "target_id"?: string;
+          "target_type"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "admin_actions_admin_id_fkey";
+            columns: ["admin_id"];
+            isOneToOne: false;
+            referencedRelation: "admins";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "admins": {
         Row: {
           "created_at": string;
@@ -79,6 +118,42 @@ export type Database = {
           },
         ];
       };
+      "chat_closures": {
+        Row: {
+          "actor_id": string | null;
+          "chat_id": string;
+          "created_at": string;
+          "event": string;
+          "id": string;
+          "reason": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "actor_id"?: string | null;
+          "chat_id": string;
+          "created_at"?: string;
+          "event": string;
+          "id"?: string;
+          "reason": string;
+        };
+        Update: {
+          "actor_id"?: string | null;
+          "chat_id"?: string;
+          "created_at"?: string;
+          "event"?: string;
+          "id"?: string;
+          "reason"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "chat_closures_chat_id_fkey";
+            columns: ["chat_id"];
+            isOneToOne: false;
+            referencedRelation: "chats";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "chats": {
         Row: {
           "close_reason": string | null;
@@ -139,6 +214,42 @@ export type Database = {
           },
           {
             foreignKeyName: "chats_real_user_id_fkey";
+            columns: ["real_user_id"];
+            isOneToOne: false;
+            referencedRelation: "real_users";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "credit_adjustments": {
+        Row: {
+          "balance_after": number;
+          "created_at": string;
+          "delta": number;
+          "id": string;
+          "real_user_id": string | null;
+          "reason": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "balance_after": number;
+          "created_at"?: string;
+          "delta": number;
+          "id"?: string;
+          "real_user_id"?: string | null;
+          "reason": string;
+        };
+        Update: {
+          "balance_after"?: number;
+          "created_at"?: string;
+          "delta"?: number;
+          "id"?: string;
+          "real_user_id"?: string | null;
+          "reason"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "credit_adjustments_real_user_id_fkey";
             columns: ["real_user_id"];
             isOneToOne: false;
             referencedRelation: "real_users";
@@ -213,6 +324,40 @@ export type Database = {
             columns: ["real_user_id"];
             isOneToOne: false;
             referencedRelation: "real_users";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "fictional_user_creators": {
+        Row: {
+          "created_at": string;
+          "created_by": string | null;
+          "fictional_user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "fictional_user_id": string;
+        };
+        Update: {
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "fictional_user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "fictional_user_creators_created_by_fkey";
+            columns: ["created_by"];
+            isOneToOne: false;
+            referencedRelation: "admins";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "fictional_user_creators_fictional_user_id_fkey";
+            columns: ["fictional_user_id"];
+            isOneToOne: true;
+            referencedRelation: "fictional_users";
             referencedColumns: ["id"];
           },
         ];
@@ -496,6 +641,74 @@ export type Database = {
         };
         Relationships: [];
       };
+      "payment_disputes": {
+        Row: {
+          "category": string | null;
+          "created_at": string;
+          "currency": string | null;
+          "event_id": string | null;
+          "id": string;
+          "paystack_dispute_id": string | null;
+          "real_user_id": string | null;
+          "reference": string | null;
+          "refund_amount": number | null;
+          "status": string | null;
+          "transaction_id": string | null;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "category"?: string | null;
+          "created_at"?: string;
+          "currency"?: string | null;
+          "event_id"?: string | null;
+          "id"?: string;
+          "paystack_dispute_id"?: string | null;
+          "real_user_id"?: string | null;
+          "reference"?: string | null;
+          "refund_amount"?: number | null;
+          "status"?: string | null;
+          "transaction_id"?: string | null;
+          "updated_at"?: string;
+        };
+        Update: {
+          "category"?: string | null;
+          "created_at"?: string;
+          "currency"?: string | null;
+          "event_id"?: string | null;
+          "id"?: string;
+          "paystack_dispute_id"?: string | null;
+          "real_user_id"?: string | null;
+          "reference"?: string | null;
+          "refund_amount"?: number | null;
+          "status"?: string | null;
+          "transaction_id"?: string | null;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "payment_disputes_event_id_fkey";
+            columns: ["event_id"];
+            isOneToOne: false;
+            referencedRelation: "paystack_events";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "payment_disputes_real_user_id_fkey";
+            columns: ["real_user_id"];
+            isOneToOne: false;
+            referencedRelation: "real_users";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "payment_disputes_transaction_id_fkey";
+            columns: ["transaction_id"];
+            isOneToOne: false;
+            referencedRelation: "transactions";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "paystack_events": {
         Row: {
           "created_at": string;
@@ -607,6 +820,7 @@ export type Database = {
       };
       "settings": {
         Row: {
+          "avatar_url_prefix": string | null;
           "base_price": number;
           "created_at": string;
           "early_ends": string;
@@ -620,11 +834,13 @@ export type Database = {
           "night_ends": string;
           "night_factor": number;
           "night_starts": string;
+          "presence_timeout": string;
           "timezone": string;
           "updated_at": string;
         };
         ComputedFields: never;
         Insert: {
+          "avatar_url_prefix"?: string | null;
           "base_price"?: number;
           "created_at"?: string;
           "early_ends"?: string;
@@ -638,10 +854,12 @@ export type Database = {
           "night_ends"?: string;
           "night_factor"?: number;
           "night_starts"?: string;
+          "presence_timeout"?: string;
           "timezone"?: string;
           "updated_at"?: string;
         };
         Update: {
+          "avatar_url_prefix"?: string | null;
           "base_price"?: number;
           "created_at"?: string;
           "early_ends"?: string;
@@ -655,6 +873,7 @@ export type Database = {
           "night_ends"?: string;
           "night_factor"?: number;
           "night_starts"?: string;
+          "presence_timeout"?: string;
           "timezone"?: string;
           "updated_at"?: string;
         };
@@ -707,9 +926,10 @@ export type Database = {
           "paid_at": string | null;
           "paystack_transaction_id": number | null;
           "raw_event": Json | null;
-          "real_user_id": string;
+          "real_user_id": string | null;
           "reference": string;
           "refund_shortfall": number | null;
+          "refunded_amount": number;
           "refunded_at": string | null;
           "status": string;
           "updated_at": string;
@@ -727,9 +947,10 @@ export type Database = {
           "paid_at"?: string | null;
           "paystack_transaction_id"?: number | null;
           "raw_event"?: Json | null;
-          "real_user_id": string;
+          "real_user_id"?: string | null;
           "reference": string;
           "refund_shortfall"?: number | null;
+          "refunded_amount"?: number;
           "refunded_at"?: string | null;
           "status"?: string;
           "updated_at"?: string;
@@ -746,9 +967,10 @@ export type Database = {
           "paid_at"?: string | null;
           "paystack_transaction_id"?: number | null;
           "raw_event"?: Json | null;
-          "real_user_id"?: string;
+          "real_user_id"?: string | null;
           "reference"?: string;
           "refund_shortfall"?: number | null;
+          "refunded_amount"?: number;
           "refunded_at"?: string | null;
           "status"?: string;
           "updated_at"?: string;
@@ -775,6 +997,20 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
+      "admin_adjust_credits": {
+        Args: { "p_delta": number; "p_reason": string; "p_user_id": string };
+        Returns: Json;
+      };
+      "admin_clear_flag": { Args: { "p_chat_id": string }; Returns: boolean };
+      "admin_reassign_chat": {
+        Args: { "p_chat_id": string; "p_operator_id": string };
+        Returns: Json;
+      };
+      "admin_reopen_chat": { Args: { "p_chat_id": string }; Returns: boolean };
+      "admin_set_operator_active": {
+        Args: { "p_active": boolean; "p_operator_id": string };
+        Returns: Json;
+      };
       "apply_paystack_event": {
         Args: {
           "p_event": string;
@@ -789,6 +1025,10 @@ export type Database = {
         Returns: string;
       };
       "close_chat": { Args: { "p_chat_id": string }; Returns: boolean };
+      "get_admin_dashboard": {
+        Args: Record<PropertyKey, never>;
+        Returns: Json;
+      };
       "get_available_fictional_profiles": {
         Args: { "p_limit"?: number; "p_offset"?: number; "p_user_id"?: string };
         Returns: {
@@ -847,6 +1087,10 @@ export type Database = {
         Returns: string;
       };
       "start_checkout": { Args: { "p_package_id": string }; Returns: Json };
+      "start_payment_verify": {
+        Args: { "p_reference": string };
+        Returns: Json;
+      };
       "sweep_idle_chats": { Args: Record<PropertyKey, never>; Returns: Json };
       "update_operator_stats": {
         Args: { "p_date"?: string; "p_operator_id": string };

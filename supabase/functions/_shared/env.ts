@@ -10,7 +10,7 @@
 // makes user routes accept HS256 tokens signed with it. PAYSTACK_* come from `supabase secrets set`
 // (or supabase/functions/.env locally).
 import { z } from "zod";
-import { parseAllowedSources } from "./source-ip.ts";
+import { parseAllowedSources } from "../paystack-webhook/source-ip.ts";
 
 // An empty string in an env file means "not set", so that defaults apply and requireds complain.
 const blankAsUnset = (value: unknown) =>

@@ -1,5 +1,5 @@
 // assign-chat: the operator console's queue actions. The operator's own token is passed through
-// to PostgREST, so the SQL functions (004, 007) see the operator and refuse anyone else.
+// to PostgREST, so the SQL functions (004, 008) see the operator and refuse anyone else.
 //
 //   POST /assign-chat            {}                  -> {"chat": <get_chat_with_details> | null}
 //   POST /assign-chat/release    {chat_id, reason}   -> {"released": true, "chat_id": ...}
@@ -16,7 +16,19 @@ import {
   userTokenEnv,
 } from "../_shared/env.ts";
 import { methodNotAllowed } from "../_shared/errors.ts";
-import { createFunctionApp, readJson } from "../_shared/http.ts";
+import {
+  createFunctionApp,
+  limitBody,
+  MAX_JSON_BYTES,
+  readJson,
+} from "../_shared/http.ts";
+import {
+  documentRoute,
+  errors,
+  jsonBodyErrors,
+  postRoute,
+  security,
+} from "../_shared/openapi.ts";
 import {
   callRpc,
   type Clients,
@@ -33,35 +45,104 @@ export type AssignEnv = z.infer<typeof envSchema>;
 
 export type AssignDeps = { clients?: Pick<Clients, "forUser"> };
 
-const assignRequest = z.object({}).strict();
-const releaseRequest = z.object({
+export const assignRequest = z.object({}).strict();
+export const releaseRequest = z.object({
   chat_id: z.uuid(),
-  reason: z.enum(["completed", "operator_offline", "idle_timeout", "admin"]),
+  reason: z.enum(["completed", "operator_offline", "idle_timeout", "admin"])
+    .describe(
+      "completed or operator_offline for a chat the caller holds; idle_timeout only for the " +
+        "sweep (service role), admin only for an admin.",
+    ),
 });
-const heartbeatRequest = z.object({ chat_id: z.uuid() });
+export const heartbeatRequest = z.object({ chat_id: z.uuid() });
 
-const chatDetails = z.looseObject({ id: z.string() });
+/** get_chat_with_details: the chat's fields, real_user, fictional_user and the newest messages. */
+const chatDetails = z.looseObject({ id: z.string() }).describe(
+  "get_chat_with_details(chat_id): the chat's own fields (id, status, queued_at, " +
+    "last_message_at, message_count, reassignment_count, flagged_for_review), real_user, " +
+    "fictional_user and messages (the newest 50, oldest first).",
+);
+export const assignResponse = z.object({ chat: chatDetails.nullable() });
+export const releaseResponse = z.object({
+  released: z.literal(true),
+  chat_id: z.uuid(),
+});
+export const heartbeatResponse = z.object({
+  chat_id: z.uuid(),
+  last_activity_at: z.string().describe("When the assignment was last active."),
+});
+
+const operatorErrors = {
+  401: ["unauthorized"],
+  403: ["not_operator", "forbidden"],
+} as const;
+
+/** The routes, as the OpenAPI document declares them. */
+export const routes = {
+  assign: postRoute({
+    path: "/",
+    summary: "Take the oldest waiting chat",
+    description:
+      "Assigns the oldest waiting chat to the calling operator. `{}` or an empty body. " +
+      'Answers `{"chat": null}` when nothing waits.',
+    security: security.user,
+    body: assignRequest,
+    bodyRequired: false,
+    response: assignResponse,
+    errors: errors(jsonBodyErrors, operatorErrors, {
+      409: ["operator_unavailable", "at_capacity"],
+    }),
+  }),
+  release: postRoute({
+    path: "/release",
+    summary: "Release a chat the caller holds",
+    description: "Releases the chat and puts it back in the queue.",
+    security: security.user,
+    body: releaseRequest,
+    response: releaseResponse,
+    errors: errors(jsonBodyErrors, operatorErrors, {
+      404: ["chat_not_held"],
+    }),
+  }),
+  heartbeat: postRoute({
+    path: "/heartbeat",
+    summary: "Refresh the activity of a held chat",
+    description: "Keeps the idle sweeper from releasing the chat.",
+    security: security.user,
+    body: heartbeatRequest,
+    response: heartbeatResponse,
+    errors: errors(jsonBodyErrors, operatorErrors, {
+      404: ["chat_not_held"],
+    }),
+  }),
+};
 
 export function createApp(env: AssignEnv, deps: AssignDeps = {}) {
   const clients = deps.clients ?? { forUser: createUserClients(env) };
   const auth = createUserAuth(env);
-  const app = createFunctionApp("assign-chat", { cors: true });
+  const app = createFunctionApp("assign-chat", {
+    cors: true,
+    description: "The operator console's queue actions.",
+  });
+  for (const route of Object.values(routes)) documentRoute(app, route);
 
-  app.post("/", async (c) => {
+  app.post("/", limitBody(MAX_JSON_BYTES), async (c) => {
     const caller = await auth.requireUser(c);
     await readJson(c, assignRequest, { emptyIsObject: true });
     const db = clients.forUser(caller.token);
     const chatId = await callRpc(db, "assign_chat_to_operator", {
       p_operator_id: caller.userId,
     }, z.string().nullable());
-    if (chatId === null) return c.json({ chat: null });
+    if (chatId === null) {
+      return c.json({ chat: null } satisfies z.infer<typeof assignResponse>);
+    }
     const chat = await callRpc(db, "get_chat_with_details", {
       p_chat_id: chatId,
     }, chatDetails);
-    return c.json({ chat });
+    return c.json({ chat } satisfies z.infer<typeof assignResponse>);
   });
 
-  app.post("/release", async (c) => {
+  app.post("/release", limitBody(MAX_JSON_BYTES), async (c) => {
     const caller = await auth.requireUser(c);
     const { chat_id, reason } = await readJson(c, releaseRequest);
     await callRpc(
@@ -70,10 +151,12 @@ export function createApp(env: AssignEnv, deps: AssignDeps = {}) {
       { p_chat_id: chat_id, p_reason: reason },
       z.boolean(),
     );
-    return c.json({ released: true, chat_id });
+    return c.json(
+      { released: true, chat_id } satisfies z.infer<typeof releaseResponse>,
+    );
   });
 
-  app.post("/heartbeat", async (c) => {
+  app.post("/heartbeat", limitBody(MAX_JSON_BYTES), async (c) => {
     const caller = await auth.requireUser(c);
     const { chat_id } = await readJson(c, heartbeatRequest);
     const at = await callRpc(
@@ -82,7 +165,11 @@ export function createApp(env: AssignEnv, deps: AssignDeps = {}) {
       { p_chat_id: chat_id },
       z.string(),
     );
-    return c.json({ chat_id, last_activity_at: at });
+    return c.json(
+      { chat_id, last_activity_at: at } satisfies z.infer<
+        typeof heartbeatResponse
+      >,
+    );
   });
 
   for (const path of ["/", "/release", "/heartbeat"]) {

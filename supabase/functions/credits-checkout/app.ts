@@ -5,12 +5,13 @@
 //
 // The pending transaction (price and credits copied from the package, server-made reference) is
 // created by start_checkout() as the caller; credits are only ever granted by
-// apply_paystack_event() (009_payments.sql), from the webhook or from /verify after Paystack's own
-// transaction/verify says the payment succeeded, never on the client's word.
+// apply_paystack_event() (010_payments.sql), from the webhook or from /verify after Paystack's own
+// transaction/verify says the payment succeeded, never on the client's word. The database limits both
+// routes (015_payments_hardening.sql): 10 pending checkouts per user per hour, one verify call per
+// reference every 5 seconds; either refusal is 429 rate_limited with a Retry-After header.
 import type { Context } from "hono";
 import { z } from "zod";
 import { createUserAuth } from "../_shared/auth.ts";
-import { toThrowable } from "../_shared/db-errors.ts";
 import {
   paystackApiEnv,
   paystackSecretEnv,
@@ -21,19 +22,32 @@ import {
   userTokenEnv,
 } from "../_shared/env.ts";
 import { ApiError, methodNotAllowed } from "../_shared/errors.ts";
-import { createFunctionApp, readJson } from "../_shared/http.ts";
-import { applyEventResult, asJson } from "../_shared/payments.ts";
+import {
+  createFunctionApp,
+  limitBody,
+  MAX_JSON_BYTES,
+  readJson,
+} from "../_shared/http.ts";
+import {
+  documentRoute,
+  errors,
+  jsonBodyErrors,
+  paystackErrors,
+  postRoute,
+  security,
+} from "../_shared/openapi.ts";
 import {
   createPaystackClient,
   type PaystackClient,
-} from "../_shared/paystack.ts";
-import { describeCredits, formatMoney } from "../_shared/pricing.ts";
+} from "../_shared/paystack/client.ts";
+import { applyEventResult, asJson } from "../_shared/paystack/payments.ts";
 import {
   callRpc,
   type Clients,
   createServiceClient,
   createUserClients,
 } from "../_shared/supabase.ts";
+import { describeCredits, formatMoney } from "./format.ts";
 
 /** What checkout reads from its environment: user auth, the service client and Paystack's API. */
 export const envSchema = z.object({
@@ -48,8 +62,81 @@ export type CheckoutEnv = z.infer<typeof envSchema>;
 
 export type CheckoutDeps = { clients?: Clients; paystack?: PaystackClient };
 
-const checkoutRequest = z.object({ package_id: z.uuid() });
-const verifyRequest = z.object({ reference: z.string().min(1).max(200) });
+export const checkoutRequest = z.object({ package_id: z.uuid() });
+export const verifyRequest = z.object({
+  reference: z.string().min(1).max(200),
+});
+
+export const checkoutResponse = z.object({
+  authorization_url: z.url().describe(
+    "Paystack's payment page: send the buyer there.",
+  ),
+  access_code: z.string(),
+  reference: z.string().describe(
+    "The transaction's reference, made by the server.",
+  ),
+  amount: z.number().int().describe("The price in currency subunits (cents)."),
+  currency: z.string(),
+  credits: z.number().int().describe(
+    "What the payment grants, bonus included.",
+  ),
+});
+export const verifyResponse = z.object({
+  reference: z.string(),
+  status: z.string().nullable().describe(
+    "The transaction's status afterwards.",
+  ),
+  outcome: z.enum([
+    ...applyEventResult.shape.outcome.options,
+    "already_settled",
+    "not_paid",
+  ]),
+  paystack_status: z.string().optional().describe(
+    "What Paystack says, when not paid.",
+  ),
+  credits_granted: z.number().int(),
+});
+
+const buyerErrors = {
+  401: ["unauthorized"],
+  403: ["not_real_user", "account_inactive"],
+} as const;
+
+/** The routes, as the OpenAPI document declares them. */
+export const routes = {
+  checkout: postRoute({
+    path: "/",
+    summary: "Start buying a credit package",
+    description:
+      "Creates the pending transaction (price and credits copied from the package) and " +
+      "initializes it with Paystack. Credits are granted later, by the webhook or /verify. " +
+      "At most 10 of a user's checkouts of the last hour may wait for payment: the 11th is 429 " +
+      "rate_limited, with Retry-After (seconds).",
+    security: security.user,
+    body: checkoutRequest,
+    response: checkoutResponse,
+    errors: errors(jsonBodyErrors, buyerErrors, {
+      400: ["email_required"],
+      404: ["package_not_found"],
+      429: ["rate_limited"],
+    }, paystackErrors),
+  }),
+  verify: postRoute({
+    path: "/verify",
+    summary: "Confirm a payment with Paystack",
+    description:
+      "Asks Paystack about one of the caller's transactions and, when it is paid, credits it " +
+      "exactly once (as the webhook would). At most one call per reference every 5 seconds: " +
+      "another is 429 rate_limited, with Retry-After (seconds).",
+    security: security.user,
+    body: verifyRequest,
+    response: verifyResponse,
+    errors: errors(jsonBodyErrors, { 401: ["unauthorized"] }, {
+      404: ["transaction_not_found"],
+      429: ["rate_limited"],
+    }, paystackErrors),
+  }),
+};
 
 const startedCheckout = z.object({
   transaction_id: z.string(),
@@ -67,9 +154,8 @@ const startedCheckout = z.object({
   }),
 });
 
-const ownTransaction = z.object({
-  id: z.string(),
-  real_user_id: z.string(),
+const verifyClaim = z.object({
+  transaction_id: z.string(),
   reference: z.string(),
   status: z.enum(["pending", "success", "failed", "refunded"]),
 });
@@ -86,16 +172,24 @@ export function createApp(env: CheckoutEnv, deps: CheckoutDeps = {}) {
   // Where Paystack sends the browser after checkout (it adds ?trxref=…&reference=…); unset: the
   // dashboard's callback URL.
   const callbackUrl = env.PAYSTACK_CALLBACK_URL;
-  const app = createFunctionApp("credits-checkout", { cors: true });
+  const app = createFunctionApp("credits-checkout", {
+    cors: true,
+    description:
+      "A signed-in real user buys a credit package through Paystack.",
+  });
+  for (const route of Object.values(routes)) documentRoute(app, route);
 
-  app.post("/", async (c) => {
+  app.post("/", limitBody(MAX_JSON_BYTES), async (c) => {
     const caller = await auth.requireUser(c);
     const { package_id } = await readJson(c, checkoutRequest);
-    const checkout = await callRpc(
-      clients.forUser(caller.token),
-      "start_checkout",
-      { p_package_id: package_id },
-      startedCheckout,
+    const checkout = await withRetryAfter(
+      c,
+      callRpc(
+        clients.forUser(caller.token),
+        "start_checkout",
+        { p_package_id: package_id },
+        startedCheckout,
+      ),
     );
 
     let initialized;
@@ -127,43 +221,42 @@ export function createApp(env: CheckoutEnv, deps: CheckoutDeps = {}) {
       throw err;
     }
 
-    return c.json({
-      authorization_url: initialized.authorization_url,
-      access_code: initialized.access_code,
-      reference: checkout.reference,
-      amount: checkout.amount,
-      currency: checkout.currency,
-      credits: checkout.credits,
-    });
+    return c.json(
+      {
+        authorization_url: initialized.authorization_url,
+        access_code: initialized.access_code,
+        reference: checkout.reference,
+        amount: checkout.amount,
+        currency: checkout.currency,
+        credits: checkout.credits,
+      } satisfies z.infer<typeof checkoutResponse>,
+    );
   });
 
-  app.post("/verify", async (c) => {
+  app.post("/verify", limitBody(MAX_JSON_BYTES), async (c) => {
     const caller = await auth.requireUser(c);
     const { reference } = await readJson(c, verifyRequest);
 
-    // RLS shows a real user its own transactions (and admins everything): keep only the caller's.
-    const { data, error } = await clients.forUser(caller.token)
-      .from("transactions")
-      .select("id, real_user_id, reference, status")
-      .eq("reference", reference)
-      .eq("real_user_id", caller.userId)
-      .maybeSingle();
-    if (error) throw toThrowable("select transactions", error);
-    if (!data) {
-      throw new ApiError(
-        404,
-        "transaction_not_found",
-        "You have no transaction with this reference.",
-      );
-    }
-    const transaction = ownTransaction.parse(data);
+    // The caller's own transaction, and the right to ask Paystack about it: one call per reference
+    // every 5 seconds, claimed in the database (404 transaction_not_found, 429 rate_limited).
+    const transaction = await withRetryAfter(
+      c,
+      callRpc(
+        clients.forUser(caller.token),
+        "start_payment_verify",
+        { p_reference: reference },
+        verifyClaim,
+      ),
+    );
     if (transaction.status === "success" || transaction.status === "refunded") {
-      return c.json({
-        reference,
-        status: transaction.status,
-        outcome: "already_settled",
-        credits_granted: 0,
-      });
+      return c.json(
+        {
+          reference,
+          status: transaction.status,
+          outcome: "already_settled",
+          credits_granted: 0,
+        } satisfies z.infer<typeof verifyResponse>,
+      );
     }
 
     const paid = await paystack.verify(reference);
@@ -175,13 +268,15 @@ export function createApp(env: CheckoutEnv, deps: CheckoutDeps = {}) {
       );
     }
     if (paid.status !== "success") {
-      return c.json({
-        reference,
-        status: transaction.status,
-        outcome: "not_paid",
-        paystack_status: paid.status,
-        credits_granted: 0,
-      });
+      return c.json(
+        {
+          reference,
+          status: transaction.status,
+          outcome: "not_paid",
+          paystack_status: paid.status,
+          credits_granted: 0,
+        } satisfies z.infer<typeof verifyResponse>,
+      );
     }
 
     const result = await callRpc(clients.service, "apply_paystack_event", {
@@ -190,17 +285,41 @@ export function createApp(env: CheckoutEnv, deps: CheckoutDeps = {}) {
       p_reference: reference,
       p_source: "verify",
     }, applyEventResult);
-    return c.json({
-      reference,
-      status: result.status,
-      outcome: result.outcome,
-      credits_granted: result.credits_granted,
-    });
+    return c.json(
+      {
+        reference,
+        status: result.status,
+        outcome: result.outcome,
+        credits_granted: result.credits_granted,
+      } satisfies z.infer<typeof verifyResponse>,
+    );
   });
 
   app.all("/", (c) => methodNotAllowed(c, "POST"));
   app.all("/verify", (c) => methodNotAllowed(c, "POST"));
   return app;
+}
+
+/**
+ * Awaits a database call; a 429 rate_limited refusal gets a Retry-After header, from the detail the
+ * database wrote ("… try again in N seconds.", 015_payments_hardening.sql).
+ */
+async function withRetryAfter<T>(c: Context, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 429) {
+      const seconds = retryAfterSeconds(err.message);
+      if (seconds !== null) c.header("Retry-After", String(seconds));
+    }
+    throw err;
+  }
+}
+
+/** The N of "try again in N seconds" in a rate_limited message, or null. */
+export function retryAfterSeconds(message: string): number | null {
+  const match = /try again in (\d{1,6}) seconds?/.exec(message);
+  return match ? Math.max(1, Number(match[1])) : null;
 }
 
 /** Leaves the checkout marked failed when Paystack could not start it; never hides `cause`. */

@@ -1,6 +1,6 @@
-// POST /idle-sweeper: called every minute by pg_cron (010_cron_schedules.sql) with the sweeper's
+// POST /idle-sweeper: called every minute by pg_cron (011_cron_schedules.sql) with the sweeper's
 // secret key from Vault (or the legacy service-role key); anything else is 401. Releases every idle assignment through
-// public.sweep_idle_chats() (007), which takes chats FOR UPDATE SKIP LOCKED so that overlapping
+// public.sweep_idle_chats() (008), which takes chats FOR UPDATE SKIP LOCKED so that overlapping
 // sweeps never release a chat twice, and answers {"released", "flagged", "duration_ms"}.
 //
 // The check is an exact (constant-time) comparison with every configured secret key
@@ -15,6 +15,7 @@ import {
 } from "../_shared/env.ts";
 import { methodNotAllowed } from "../_shared/errors.ts";
 import { createFunctionApp } from "../_shared/http.ts";
+import { documentRoute, postRoute, security } from "../_shared/openapi.ts";
 import { callRpc, createServiceClient, type Db } from "../_shared/supabase.ts";
 
 /** What the sweeper reads from its environment: the project and its secret keys. */
@@ -29,10 +30,33 @@ const sweepResult = z.object({
   flagged: z.number().int().nonnegative(),
 });
 
+export const sweepResponse = z.object({
+  released: z.number().int().nonnegative(),
+  flagged: z.number().int().nonnegative(),
+  duration_ms: z.number().int().nonnegative(),
+});
+
+/** The route, as the OpenAPI document declares it. */
+export const routes = {
+  sweep: postRoute({
+    path: "/",
+    summary: "Release every idle assignment",
+    description:
+      "Called every minute by pg_cron with the sweeper's secret key; the body is ignored.",
+    security: security.secretKey,
+    response: sweepResponse,
+    errors: { 401: ["unauthorized"] },
+  }),
+};
+
 export function createApp(env: SweeperEnv, deps: SweeperDeps = {}) {
   const service = deps.service ?? createServiceClient(env);
   const auth = createSecretKeyAuth(allServiceKeys(env));
-  const app = createFunctionApp("idle-sweeper", { cors: true });
+  const app = createFunctionApp("idle-sweeper", {
+    cors: true,
+    description: "Releases idle chat assignments; called by pg_cron.",
+  });
+  for (const route of Object.values(routes)) documentRoute(app, route);
 
   app.post("/", async (c) => {
     await auth.requireSecretKey(c);
@@ -43,11 +67,13 @@ export function createApp(env: SweeperEnv, deps: SweeperDeps = {}) {
       {},
       sweepResult,
     );
-    return c.json({
-      released,
-      flagged,
-      duration_ms: Math.round(performance.now() - started),
-    });
+    return c.json(
+      {
+        released,
+        flagged,
+        duration_ms: Math.round(performance.now() - started),
+      } satisfies z.infer<typeof sweepResponse>,
+    );
   });
 
   app.all("/", (c) => methodNotAllowed(c, "POST"));

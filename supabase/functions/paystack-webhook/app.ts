@@ -3,8 +3,9 @@
 // Optional source check first: with PAYSTACK_WEBHOOK_ALLOWED_IPS set, a request from any other
 // address is answered 403 forbidden_source before its body is read (source-ip.ts). Then, always:
 // raw body once (413 above 64 KiB) -> x-paystack-signature checked on those bytes (401) -> JSON
-// parsed (400 malformed_json) and validated (400 invalid_event) -> one SQL call that records the
-// event and applies it exactly once (009_payments.sql). Every correctly signed, well-formed event
+// parsed (400 malformed_json) -> the copy to store made (what jsonb cannot hold replaced, nesting cut:
+// _shared/paystack/stored-event.ts) and validated (400 invalid_event) -> one SQL call that records
+// the event and applies it exactly once (010_payments.sql, 015_payments_hardening.sql). Every correctly signed, well-formed event
 // is answered 200, whatever its outcome (duplicate, unknown reference, mismatch, ignored), so
 // Paystack stops retrying; a database failure is a 500, so Paystack retries later.
 import { z } from "zod";
@@ -16,16 +17,23 @@ import {
   webhookSourceEnv,
 } from "../_shared/env.ts";
 import { ApiError, methodNotAllowed } from "../_shared/errors.ts";
-import { createFunctionApp, parseJson, readRaw } from "../_shared/http.ts";
-import { applyEventResult } from "../_shared/payments.ts";
-import { verifyPaystackSignature } from "../_shared/signature.ts";
-import { checkSource } from "../_shared/source-ip.ts";
-import { callRpc, createServiceClient, type Db } from "../_shared/supabase.ts";
-
+import {
+  createFunctionApp,
+  limitBody,
+  parseJson,
+  readRaw,
+} from "../_shared/http.ts";
+import { documentRoute, postRoute, security } from "../_shared/openapi.ts";
+import { applyEventResult } from "../_shared/paystack/payments.ts";
+import { verifyPaystackSignature } from "../_shared/paystack/signature.ts";
+import { storableJson } from "../_shared/paystack/stored-event.ts";
 import {
   MAX_WEBHOOK_BYTES,
   parsePaystackEvent,
-} from "../_shared/webhook-event.ts";
+  paystackEventEnvelope,
+} from "../_shared/paystack/webhook-event.ts";
+import { callRpc, createServiceClient, type Db } from "../_shared/supabase.ts";
+import { checkSource } from "./source-ip.ts";
 
 /** What the webhook reads from its environment: no user keys, only Paystack's signature secret. */
 export const envSchema = z.object({
@@ -38,9 +46,47 @@ export type WebhookEnv = z.infer<typeof envSchema>;
 
 export type WebhookDeps = { service?: Db };
 
+export const webhookResponse = z.object({
+  received: z.literal(true),
+  outcome: applyEventResult.shape.outcome,
+});
+
+/** The route, as the OpenAPI document declares it. */
+export const routes = {
+  event: postRoute({
+    path: "/",
+    summary: "Receive a Paystack event",
+    description:
+      "Paystack's webhook. The signature is checked on the raw bytes before anything is " +
+      "parsed; every correctly signed, well-formed event is answered 200 whatever its outcome " +
+      "(so Paystack stops retrying), a database failure 500 (so it retries). The stored copy " +
+      "replaces what jsonb cannot hold (NUL, lone surrogates) and nesting deeper than 32 " +
+      "levels, so such an event is still recorded and settled on its first delivery. With " +
+      "PAYSTACK_WEBHOOK_ALLOWED_IPS set, other sources are refused first (403).",
+    security: security.paystack,
+    headers: z.object({
+      "x-paystack-signature": z.string().describe(
+        "Hex HMAC-SHA512 of the raw body, keyed with the Paystack secret key.",
+      ),
+    }),
+    body: paystackEventEnvelope,
+    response: webhookResponse,
+    errors: {
+      400: ["malformed_json", "invalid_event"],
+      401: ["missing_signature", "invalid_signature"],
+      403: ["forbidden_source"],
+      413: ["payload_too_large"],
+    },
+  }),
+};
+
 export function createApp(env: WebhookEnv, deps: WebhookDeps = {}) {
   const service = deps.service ?? createServiceClient(env);
-  const app = createFunctionApp("paystack-webhook", { cors: false });
+  const app = createFunctionApp("paystack-webhook", {
+    cors: false,
+    description: "Paystack's event notifications.",
+  });
+  for (const route of Object.values(routes)) documentRoute(app, route);
 
   const allowedSources = env.PAYSTACK_WEBHOOK_ALLOWED_IPS;
   if (allowedSources) {
@@ -69,8 +115,8 @@ export function createApp(env: WebhookEnv, deps: WebhookDeps = {}) {
     });
   }
 
-  app.post("/", async (c) => {
-    const raw = await readRaw(c.req.raw, MAX_WEBHOOK_BYTES);
+  app.post("/", limitBody(MAX_WEBHOOK_BYTES), async (c) => {
+    const raw = await readRaw(c);
     const signature = c.req.header("x-paystack-signature");
     if (!signature) {
       throw new ApiError(
@@ -89,7 +135,8 @@ export function createApp(env: WebhookEnv, deps: WebhookDeps = {}) {
       );
     }
 
-    const body = parseJson(raw);
+    // Signed bytes, parsed; from here on only the copy that jsonb can hold is used.
+    const body = storableJson(parseJson(raw));
     const parsed = parsePaystackEvent(body);
     if (!parsed.ok) {
       throw new ApiError(
@@ -105,7 +152,11 @@ export function createApp(env: WebhookEnv, deps: WebhookDeps = {}) {
       p_reference: parsed.value.reference ?? undefined,
       p_source: "webhook",
     }, applyEventResult);
-    return c.json({ received: true, outcome: result.outcome });
+    return c.json(
+      { received: true, outcome: result.outcome } satisfies z.infer<
+        typeof webhookResponse
+      >,
+    );
   });
 
   app.all("/", (c) => methodNotAllowed(c, "POST"));

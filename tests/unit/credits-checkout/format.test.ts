@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeCredits, formatMoney } from "../../supabase/functions/_shared/pricing.ts";
+import { describeCredits, formatMoney } from "../../../supabase/functions/credits-checkout/format.ts";
 
 describe("formatMoney shows subunits as money", () => {
   const cases: Array<[number, string, string]> = [

@@ -1,5 +1,6 @@
-// Display helpers for prices and packages. Prices are integers in currency subunits (cents), as
-// Paystack expects; the amounts themselves are decided in SQL and only shown here.
+// Text for people: a price and a package's credits, as checkout shows them on Paystack's payment
+// page ("Gold: 50 credits + 5 bonus for KES 4,000.00"). Prices are integers in currency subunits
+// (cents), as Paystack expects; the amounts themselves are decided in SQL and only shown here.
 
 /** "KES 4,000.00" for 400000 subunits of KES. */
 export function formatMoney(subunits: number, currency: string): string {

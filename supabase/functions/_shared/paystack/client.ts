@@ -3,7 +3,8 @@
 // (unreachable, too slow, refusing, answering nonsense) becomes a 502 ApiError with a clear code;
 // Paystack's own wording goes to the log, not to the client.
 import { z } from "zod";
-import { ApiError } from "./errors.ts";
+import { ApiError } from "../errors.ts";
+import { type PaystackTransaction, paystackTransaction } from "./payments.ts";
 
 export type PaystackClientOptions = {
   baseUrl: string;
@@ -28,17 +29,6 @@ const initializeData = z.object({
   reference: z.string().min(1),
 });
 export type InitializeResult = z.infer<typeof initializeData>;
-
-/** The transaction object Paystack returns from verify (and sends in charge.success). */
-export const paystackTransaction = z.looseObject({
-  id: z.number().int().positive(),
-  status: z.string(),
-  reference: z.string().min(1),
-  amount: z.number().int().nonnegative(),
-  currency: z.string().min(1),
-  paid_at: z.iso.datetime({ offset: true }).nullable().optional(),
-});
-export type PaystackTransaction = z.infer<typeof paystackTransaction>;
 
 const envelope = z.object({ status: z.literal(true), data: z.unknown() });
 

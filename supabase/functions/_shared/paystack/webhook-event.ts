@@ -2,35 +2,37 @@
 // Paystack sends no event id, so events are told apart by `<event>:<reference>` (computed in
 // SQL). Pure (zod only): runs under Deno and Node.
 import { z } from "zod";
+import {
+  currencyCode,
+  paystackId,
+  paystackTransaction,
+  subunits,
+  transactionReference,
+} from "./payments.ts";
 
 /** Paystack's webhook bodies are small; anything above this is refused with 413. */
 export const MAX_WEBHOOK_BYTES = 64 * 1024;
 
-// Amounts are integers in subunits; refund events have been seen with them as digit strings.
-const subunits = z.union([
-  z.number().int().nonnegative(),
-  z.string().regex(/^\d{1,15}$/).transform(Number),
-]);
-const reference = z.string().min(1).max(200);
-const currency = z.string().regex(/^[A-Za-z]{3}$/);
-
-const envelope = z.object({
+/** Every webhook body: the event name and its data (validated further for the events we act on). */
+export const paystackEventEnvelope = z.object({
   event: z.string().min(1).max(100),
   data: z.record(z.string(), z.unknown()),
 });
 
-const chargeData = z.looseObject({
-  id: z.number().int().positive(),
-  reference,
-  amount: subunits,
-  currency,
-  paid_at: z.iso.datetime({ offset: true }).nullable().optional(),
+/** refund.processed: one refund (full or partial) of a charge; `id` (the refund's) is its dedupe key. */
+const refundData = z.looseObject({
+  id: paystackId.optional(),
+  transaction_reference: transactionReference,
+  amount: subunits.optional(),
+  currency: currencyCode.optional(),
 });
 
-const refundData = z.looseObject({
-  transaction_reference: reference,
-  amount: subunits.optional(),
-  currency: currency.optional(),
+/** charge.dispute.*: a dispute (`id`, its dedupe key) about the charge in `transaction`. */
+const disputeData = z.looseObject({
+  id: paystackId.optional(),
+  transaction: z.looseObject({ reference: transactionReference }),
+  refund_amount: subunits.nullable().optional(),
+  currency: currencyCode.optional(),
 });
 
 export type PaystackEvent = {
@@ -45,14 +47,16 @@ export type ParseResult =
 
 /**
  * Validates a parsed webhook body: the envelope always, and the data of the events we act on
- * (charge.success, refund.processed). The body itself is stored as received.
+ * (charge.success, refund.processed, charge.dispute.create). Give it the stored copy
+ * (stored-event.ts), so that the reference handed to SQL is text Postgres can hold.
  */
 export function parsePaystackEvent(json: unknown): ParseResult {
-  const outer = envelope.safeParse(json);
+  const outer = paystackEventEnvelope.safeParse(json);
   if (!outer.success) return { ok: false, problem: describe(outer.error) };
   const { event, data } = outer.data;
   if (event === "charge.success") {
-    const inner = chargeData.safeParse(data);
+    // charge.success carries the transaction, in the schema the verify call uses too.
+    const inner = paystackTransaction.safeParse(data);
     if (!inner.success) {
       return { ok: false, problem: describe(inner.error, "data") };
     }
@@ -66,6 +70,16 @@ export function parsePaystackEvent(json: unknown): ParseResult {
     return {
       ok: true,
       value: { event, reference: inner.data.transaction_reference },
+    };
+  }
+  if (event === "charge.dispute.create") {
+    const inner = disputeData.safeParse(data);
+    if (!inner.success) {
+      return { ok: false, problem: describe(inner.error, "data") };
+    }
+    return {
+      ok: true,
+      value: { event, reference: inner.data.transaction.reference },
     };
   }
   const reference =

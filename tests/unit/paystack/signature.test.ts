@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   signPaystackBody,
   verifyPaystackSignature,
-} from "../../supabase/functions/_shared/signature.ts";
+} from "../../../supabase/functions/_shared/paystack/signature.ts";
 
 const secret = "sk_test_unit_secret";
 const body = '{"event":"charge.success","data":{"reference":"r-1","amount":45000}}';

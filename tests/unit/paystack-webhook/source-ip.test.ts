@@ -4,7 +4,7 @@ import {
   PAYSTACK_WEBHOOK_IPS,
   parseAllowedSources,
   parseIpAddress,
-} from "../../supabase/functions/_shared/source-ip.ts";
+} from "../../../supabase/functions/paystack-webhook/source-ip.ts";
 
 describe("parseIpAddress", () => {
   const cases: Array<[string, string | null]> = [

@@ -9,7 +9,9 @@
 // extend rather than replace; `x-real-ip` and Cloudflare's `cf-connecting-ip` are set by the
 // platform's proxies. So a request passes only when every one of these it carries names an
 // allowed address, and at least one is present: a forged `x-forwarded-for` is then betrayed by
-// the header the platform wrote. Pure (no Deno or Node APIs): runs under both.
+// the header the platform wrote. Addresses are parsed by ipaddr.js; no Deno or Node APIs, so this
+// runs under both.
+import ipaddr from "ipaddr.js";
 
 /** Paystack's documented webhook source addresses. */
 export const PAYSTACK_WEBHOOK_IPS: readonly string[] = [
@@ -25,93 +27,23 @@ export const SOURCE_HEADERS = [
   "cf-connecting-ip",
 ] as const;
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-const HEX_GROUP = /^[0-9a-f]{1,4}$/i;
-
-function ipv4Octets(text: string): number[] | null {
-  const match = IPV4.exec(text);
-  if (!match) return null;
-  const octets = match.slice(1).map((part) =>
-    // A leading zero reads as octal to some parsers: refuse it rather than guess.
-    part.length > 1 && part.startsWith("0") ? Number.NaN : Number(part)
-  );
-  return octets.every((octet) => octet >= 0 && octet <= 255) ? octets : null;
-}
-
-function ipv6Groups(text: string): number[] | null {
-  if (text.includes("%")) return null; // zone ids name a local interface, never a client
-  const halves = text.split("::");
-  if (halves.length > 2) return null;
-  const toGroups = (part: string): number[] | null => {
-    if (part === "") return [];
-    const pieces = part.split(":");
-    const groups: number[] = [];
-    for (const [index, piece] of pieces.entries()) {
-      if (index === pieces.length - 1 && piece.includes(".")) {
-        const octets = ipv4Octets(piece);
-        if (!octets) return null;
-        groups.push(octets[0] * 256 + octets[1], octets[2] * 256 + octets[3]);
-      } else if (HEX_GROUP.test(piece)) {
-        groups.push(parseInt(piece, 16));
-      } else {
-        return null;
-      }
-    }
-    return groups;
-  };
-  const head = toGroups(halves[0]);
-  const tail = halves.length === 2 ? toGroups(halves[1]) : [];
-  if (!head || !tail) return null;
-  // An embedded IPv4 address may only end the address.
-  if (halves.length === 2 && halves[0].includes(".")) return null;
-  if (halves.length === 1) return head.length === 8 ? head : null;
-  const missing = 8 - head.length - tail.length;
-  return missing >= 1
-    ? [...head, ...new Array(missing).fill(0), ...tail]
-    : null;
-}
-
-/** RFC 5952 text: lowercase, no leading zeros, the longest run of two or more zero groups as `::`. */
-function formatIpv6(groups: number[]): string {
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let start = 0; start < 8;) {
-    if (groups[start] !== 0) {
-      start++;
-      continue;
-    }
-    let end = start;
-    while (end < 8 && groups[end] === 0) end++;
-    if (end - start > bestLength) {
-      bestStart = start;
-      bestLength = end - start;
-    }
-    start = end;
-  }
-  const hex = groups.map((group) => group.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${
-    hex.slice(bestStart + bestLength).join(":")
-  }`;
-}
-
 /**
- * The canonical text of an IPv4 or IPv6 address, or null when `text` is not one. IPv4-mapped
- * IPv6 addresses (`::ffff:52.31.139.75`) become the IPv4 address, so both spellings compare equal.
+ * The canonical text of an IPv4 or IPv6 address, or null when `text` is not one: IPv4 in
+ * four-part decimal only (no leading zeros, which some parsers read as octal; no hex, no short
+ * forms), IPv6 in RFC 5952 form (lowercase, no leading zeros, the longest zero run as `::`),
+ * without a zone id (`%eth0` names a local interface, never a client). IPv4-mapped IPv6
+ * addresses (`::ffff:52.31.139.75`) become the IPv4 address, so both spellings compare equal.
  */
 export function parseIpAddress(text: string): string | null {
   const trimmed = text.trim();
-  const octets = ipv4Octets(trimmed);
-  if (octets) return octets.join(".");
-  const groups = ipv6Groups(trimmed);
-  if (!groups) return null;
-  if (
-    groups.slice(0, 6).every((group, i) => group === (i === 5 ? 0xffff : 0))
-  ) {
-    return [groups[6] >> 8, groups[6] & 255, groups[7] >> 8, groups[7] & 255]
-      .join(".");
+  if (ipaddr.IPv4.isValidFourPartDecimal(trimmed)) {
+    return ipaddr.IPv4.parse(trimmed).toString();
   }
-  return formatIpv6(groups);
+  if (trimmed.includes("%") || !ipaddr.IPv6.isValid(trimmed)) return null;
+  const address = ipaddr.IPv6.parse(trimmed);
+  return address.isIPv4MappedAddress()
+    ? address.toIPv4Address().toString()
+    : address.toRFC5952String();
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parsePaystackEvent } from "../../supabase/functions/_shared/webhook-event.ts";
+import { parsePaystackEvent } from "../../../supabase/functions/_shared/paystack/webhook-event.ts";
 
 const charge = {
   event: "charge.success",
@@ -12,6 +12,10 @@ describe("parsePaystackEvent accepts Paystack's events", () => {
     ["a charge.success without paid_at", { ...charge, data: { ...charge.data, paid_at: null } }, "charge.success", "fantooo-abc"],
     ["a charge.success with the amount as digits", { ...charge, data: { ...charge.data, amount: "45000" } }, "charge.success", "fantooo-abc"],
     ["a refund.processed (reference of the charge)", { event: "refund.processed", data: { status: "processed", transaction_reference: "fantooo-abc", amount: "45000", currency: "KES" } }, "refund.processed", "fantooo-abc"],
+    ["a charge.success where the customer paid the fees (requested_amount)", { ...charge, data: { ...charge.data, amount: 45678, requested_amount: 45000 } }, "charge.success", "fantooo-abc"],
+    ["a charge.success with requested_amount null (amount is checked)", { ...charge, data: { ...charge.data, requested_amount: null } }, "charge.success", "fantooo-abc"],
+    ["a refund.processed with its refund id", { event: "refund.processed", data: { id: 7000001, status: "processed", transaction_reference: "fantooo-abc", amount: "15000", currency: "KES" } }, "refund.processed", "fantooo-abc"],
+    ["a charge.dispute.create (reference of the disputed charge)", { event: "charge.dispute.create", data: { id: 88, status: "awaiting-merchant-feedback", refund_amount: 45000, currency: "KES", transaction: { id: 302961, reference: "fantooo-abc" } } }, "charge.dispute.create", "fantooo-abc"],
     ["an event we do not act on, with a reference", { event: "transfer.success", data: { reference: "TRF_1" } }, "transfer.success", "TRF_1"],
     ["an event we do not act on, without one", { event: "subscription.create", data: { code: "SUB_1" } }, "subscription.create", null],
   ];
@@ -33,6 +37,9 @@ describe("parsePaystackEvent refuses malformed events", () => {
     ["a charge.success with a bad paid_at", { ...charge, data: { ...charge.data, paid_at: "yesterday" } }, "data.paid_at"],
     ["a charge.success without Paystack id", { ...charge, data: { ...charge.data, id: undefined } }, "data.id"],
     ["a refund.processed without transaction_reference", { event: "refund.processed", data: { amount: 1 } }, "data.transaction_reference"],
+    ["a refund.processed with an object as its id", { event: "refund.processed", data: { id: { x: 1 }, transaction_reference: "fantooo-abc" } }, "data.id"],
+    ["a charge.success with a fractional requested_amount", { ...charge, data: { ...charge.data, requested_amount: 1.5 } }, "data.requested_amount"],
+    ["a charge.dispute.create without the disputed transaction", { event: "charge.dispute.create", data: { id: 88 } }, "data.transaction"],
   ];
   it.each(refused)("%s", (_name, body, field) => {
     const result = parsePaystackEvent(body);
