@@ -112,7 +112,7 @@ describe("sign-up and sign-in", () => {
 
   it("a seeded user signs in with the seeded password", async () => {
     // @ts-expect-error: a plain ESM module of the local stack
-    const { SEEDED_PASSWORD } = await import("../../local/auth-server.mjs");
+    const { SEEDED_PASSWORD } = await import("../../local/stack/auth-server.mjs");
     const { data, error } = await browser().auth.signInWithPassword({ email: "alice@example.com", password: SEEDED_PASSWORD });
     expect(error).toBeNull();
     expect(data.user?.id).toBe("11111111-1111-4111-8111-111111111111");
@@ -382,7 +382,7 @@ describe("a session on the Data API", () => {
       .select("id, email, credits")
       .single();
     expect(inserted.error).toBeNull();
-    // The email comes from auth.users (a trigger), credits start at 0 (SPEC section 9).
+    // The email comes from auth.users (a trigger), credits start at 0 (docs/rules.md).
     expect(inserted.data).toEqual({ id: userId, email: emailFor("rest"), credits: 0 });
 
     // Someone else's row is refused by RLS.

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain ESM module of the local stack
-import { generateTypes, TYPES_FILE } from "../../local/gen-types.mjs";
+import { generateTypes, TYPES_FILE } from "../../local/commands/gen-types.mjs";
 import { stack } from "../support/stack.ts";
 
 const root = resolve(import.meta.dirname, "..", "..");

@@ -1,7 +1,7 @@
 // `npm start` refuses bad configuration with a message that says what to do, and a failed start
 // leaves the data folder usable. Each case runs the real CLI in a scratch copy of the project.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -30,7 +30,7 @@ function cliEnv(project: string, env: Record<string, string>): NodeJS.ProcessEnv
 
 /** Runs `npm start`'s CLI until it is up (then Ctrl-C) or fails; returns its status and output. */
 function start(project: string, env: Record<string, string>) {
-  const result = spawnSync(process.execPath, [join(project, "local", "cli.mjs"), "start"], {
+  const result = spawnSync(process.execPath, [join(project, "local", "commands", "cli.mjs"), "start"], {
     env: cliEnv(project, env),
     encoding: "utf8",
     timeout: 120_000,
@@ -42,7 +42,7 @@ function start(project: string, env: Record<string, string>) {
 /** Runs `npm start`'s CLI until it prints that it is running, then stops it with Ctrl-C. */
 function startUntilReady(project: string, env: Record<string, string>): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(project, "local", "cli.mjs"), "start"], {
+    const child = spawn(process.execPath, [join(project, "local", "commands", "cli.mjs"), "start"], {
       env: cliEnv(project, env),
     });
     let output = "";
@@ -124,7 +124,7 @@ describe("npm start with bad configuration", () => {
 
     rmSync(broken);
     // db:reset on the stopped stack rebuilds the same cluster's database, then start reuses it.
-    const reset = spawnSync(process.execPath, [join(project, "local", "cli.mjs"), "db:reset"], {
+    const reset = spawnSync(process.execPath, [join(project, "local", "commands", "cli.mjs"), "db:reset"], {
       env: cliEnv(project, await freePorts()),
       encoding: "utf8",
       timeout: 120_000,
@@ -135,6 +135,14 @@ describe("npm start with bad configuration", () => {
     expect(fixed.output).toContain("PostgreSQL reused"); // the same data folder, not a new cluster
     expect(fixed.output).toContain("Fantooo local stack is running");
     expect(fixed.status).toBe(0);
+
+    // A migration the database applied is edited afterwards: start stops and says to reset.
+    const applied = join(project, "supabase", "migrations", "002_indexes.sql");
+    writeFileSync(applied, `${readFileSync(applied, "utf8")}\n-- edited after it was applied\n`);
+    const changed = start(project, await freePorts());
+    expect(changed.status).toBe(1);
+    expect(changed.output).toContain("supabase/migrations changed since this local database was built (002_indexes.sql)");
+    expect(changed.output).toContain("npm run db:reset");
   });
 });
 
@@ -142,7 +150,7 @@ describe("npm run status", () => {
   it("prints both kinds of keys, and the seeded users' passwords, in every form of -o", { timeout: 180_000 }, async () => {
     const project = scratchProject();
     const env = cliEnv(project, await freePorts());
-    const cli = join(project, "local", "cli.mjs");
+    const cli = join(project, "local", "commands", "cli.mjs");
     const child = spawn(process.execPath, [cli, "start"], { env });
     let output = "";
     await new Promise<void>((resolve, reject) => {
@@ -194,5 +202,44 @@ describe("npm run status", () => {
       child.kill("SIGINT");
       await new Promise((resolve) => child.once("exit", resolve));
     }
+  });
+});
+
+describe("npm start as a process", () => {
+  it("stops as a whole when the npm that launched it gets SIGTERM", { timeout: 180_000 }, async () => {
+    const project = scratchProject();
+    const env = cliEnv(project, await freePorts());
+    // `npm start` itself, as a user runs it: npm, then sh, then the CLI.
+    const npm = spawn("npm", ["start"], { cwd: project, env });
+    let output = "";
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not up in time:\n${output}`)), 150_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk;
+        if (output.includes("Ctrl-C stops it")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      npm.stdout.on("data", onData);
+      npm.stderr.on("data", onData);
+    });
+    const pids = JSON.parse(readFileSync(join(project, ".local", "pids.json"), "utf8"));
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive(pids.stack)).toBe(true);
+    npm.kill("SIGTERM");
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && [pids.stack, pids.postgrest, pids.functions].some(alive)) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect({ cli: alive(pids.stack), postgrest: alive(pids.postgrest), functions: alive(pids.functions) })
+      .toEqual({ cli: false, postgrest: false, functions: false });
   });
 });

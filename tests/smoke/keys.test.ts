@@ -1,4 +1,4 @@
-// Keys and tokens as hosted Supabase has them now (SPEC section 10), through the gateway with
+// Keys and tokens as hosted Supabase has them now (docs/rules.md), through the gateway with
 // supabase-js, on whichever kind of stack is running: `npm test` runs this file against a stack
 // with signing keys (the default) and against a legacy one (FANTOOO_LEGACY_JWT=1).
 import { randomUUID } from "node:crypto";
@@ -79,8 +79,8 @@ describe(`the Data API on a ${legacy ? "legacy" : "signing-keys"} stack`, () => 
   });
 
   const refusedTokens: Array<[string, () => string]> = [
-    ["a token signed by another key with the same kid", () =>
-      signToken(userClaims(userId), { jwk: generateSigningKey(legacy ? "any" : signingKey().kid).jwk })],
+    [legacy ? "an ES256 token (a legacy project has no signing key)" : "a token signed by another key with the same kid", () =>
+      signToken(userClaims(userId), { jwk: generateSigningKey(legacy ? undefined : signingKey().kid).jwk })],
     // PostgREST allows 30 s of clock skew.
     ["an expired token", () => accessToken(userId, { exp: Math.floor(Date.now() / 1000) - 120 })],
     ["a token signed with another secret", () => signToken(userClaims(userId), { secret: `${stack.jwtSecret}-other` })],
@@ -97,11 +97,23 @@ describe(`the Data API on a ${legacy ? "legacy" : "signing-keys"} stack`, () => 
     ["an unknown secret key", { apikey: "sb_secret_unknown00000000000000000000" }, "Invalid API key"],
     ["a secret key in Authorization only, when unknown", { Authorization: "Bearer sb_secret_nope" }, "Invalid API key"],
     ["no key at all", {}, "No API key found in request"],
+    ["a bearer that is neither a key nor a token of the project", { Authorization: "Bearer garbage" }, "Invalid API key"],
   ];
   it.each(refusedKeys)("answers %s with 401 before PostgREST", async (_name, headers, message) => {
     const response = await fetch(`${stack.apiUrl}/rest/v1/credit_packages?select=id`, { headers });
     expect(response.status).toBe(401);
     expect((await response.json()).message).toBe(message);
+  });
+
+  it("refuses the Auth API without a key, before it runs", async () => {
+    for (const headers of [{}, { Authorization: "Bearer garbage" }] as Record<string, string>[]) {
+      const response = await fetch(`${stack.apiUrl}/auth/v1/signup`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...headers },
+        body: JSON.stringify({ email: `nokey-${randomUUID()}@example.com`, password: "long-enough-1" }),
+      });
+      expect(response.status).toBe(401);
+    }
   });
 
   it("serves the JWKS without a key: the public halves of the signing keys only", async () => {
@@ -137,8 +149,8 @@ describe("functions authenticate in their own code", () => {
     ["no credentials", () => ({})],
     ["the publishable key alone", () => ({ apikey: stack.publishableKey, Authorization: `Bearer ${stack.publishableKey}` })],
     ["an expired token", () => ({ Authorization: `Bearer ${accessToken(userId, { exp: Math.floor(Date.now() / 1000) - 120 })}` })],
-    ["a token signed by another key with the same kid", () => ({
-      Authorization: `Bearer ${signToken(userClaims(userId), { jwk: generateSigningKey(legacy ? "any" : signingKey().kid).jwk })}`,
+    [legacy ? "an ES256 token (a legacy project has no signing key)" : "a token signed by another key with the same kid", () => ({
+      Authorization: `Bearer ${signToken(userClaims(userId), { jwk: generateSigningKey(legacy ? undefined : signingKey().kid).jwk })}`,
     })],
   ];
   it.each(refused)("assign-chat refuses %s with 401 unauthorized", async (_name, headers) => {

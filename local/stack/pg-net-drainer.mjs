@@ -1,4 +1,4 @@
-// Drains the pg_net stand-in's queue (local/sql/pg_net_standin.sql): what pg_net's background
+// Drains the pg_net stand-in's queue (local/stack/sql/pg_net_standin.sql): what pg_net's background
 // worker does on Supabase. Woken by NOTIFY on each queued request, and polling as a fallback.
 import pg from "pg";
 

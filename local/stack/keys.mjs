@@ -1,5 +1,5 @@
 // The local project's API keys and JWT signing keys, in the shapes hosted Supabase has them
-// (SPEC section 10), built on jose.
+// (docs/rules.md), built on jose.
 //
 // Two kinds of project:
 // - "signing-keys" (the default): an ES256 signing key with a `kid` signs user tokens and is
@@ -32,6 +32,11 @@ export const LOCAL_SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz";
 const LEGACY_KEY_EXPIRY = 1983812996; // the expiry Supabase's local demo keys carry
 
 const PUBLIC_EC_FIELDS = ["kty", "crv", "x", "y", "kid", "alg", "use"];
+
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(header) {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1] ?? null;
+}
 
 /** The path of the signing keys file named by config.toml's [auth] signing_keys_path. */
 export function signingKeysPath(root, configuredPath = "./signing_keys.json") {

@@ -7,7 +7,7 @@
 // Env: FUNCTIONS_PORT, FANTOOO_FUNCTIONS (comma-separated names from supabase/config.toml) and
 // what each function's `envSchema` names, validated before serving.
 import type { z } from "zod";
-import { loadEnv } from "../supabase/functions/_shared/env.ts";
+import { loadEnv } from "../../supabase/functions/_shared/env.ts";
 
 type FetchHandler = { fetch(request: Request): Response | Promise<Response> };
 type FunctionModule = {
@@ -22,7 +22,10 @@ const names = (Deno.env.get("FANTOOO_FUNCTIONS") ?? "").split(",").filter(
 
 const apps = new Map<string, FetchHandler>();
 for (const name of names) {
-  const url = new URL(`../supabase/functions/${name}/app.ts`, import.meta.url);
+  const url = new URL(
+    `../../supabase/functions/${name}/app.ts`,
+    import.meta.url,
+  );
   try {
     await Deno.stat(url);
   } catch {

@@ -22,6 +22,16 @@ export async function verifyPassword(password, hash) {
   return bcrypt.compare(password, hash);
 }
 
+// Compared against when the account does not exist, so that an unknown email costs the same
+// bcrypt work as a wrong password and timing does not tell which accounts exist.
+const DUMMY_HASH = bcrypt.hashSync("no account has this password", BCRYPT_COST);
+
+/** Spends a password check's time and matches nothing (for an unknown account). */
+export async function verifyNoPassword(password) {
+  await bcrypt.compare(password, DUMMY_HASH);
+  return false;
+}
+
 /** A bcrypt hash an admin may pass as `password_hash` (GoTrue also takes argon2; we do not). */
 export function isBcryptHash(value) {
   return /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(value);

@@ -3,17 +3,27 @@
 // configured, and one gateway port in front. `startStack` is used by `npm start` (a persistent
 // cluster under .local/); `startThrowawayStack` by `npm test` and `npm run bench`.
 import { spawn } from "node:child_process";
-import { chmodSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bootstrap, migrate, pointCronJobsAt, seed, seededUsers } from "./database.mjs";
+import {
+  bootstrap,
+  changedMigrations,
+  hasMigrationHistory,
+  migrate,
+  pointCronJobsAt,
+  recordMigrations,
+  seed,
+  seededUsers,
+} from "./database.mjs";
 import { LOCAL_PAYSTACK_SECRET_KEY, readFunctionsEnvFile, readProjectConfig } from "./config.mjs";
-import { createAuthApi, SEEDED_PASSWORD } from "./auth-server.mjs";
+import { createAuthApi, NIL_UUID, SEEDED_PASSWORD } from "./auth-server.mjs";
 import { startGateway } from "./gateway.mjs";
 import { DEFAULT_JWT_SECRET, loadProjectKeys, postgrestJwtSecret, signingKeysPath, userAccessToken } from "./keys.mjs";
 import { startPgNetDrainer } from "./pg-net-drainer.mjs";
 import { Cluster } from "./postgres.mjs";
+import { postmasterPid, superviseChild, supervisePostgres } from "./supervisor.mjs";
 import { hasCommand } from "./prerequisites.mjs";
 
 export class StackError extends Error {}
@@ -98,7 +108,6 @@ export async function startStack(options) {
   mkdirSync(logDir, { recursive: true });
 
   const stoppers = [];
-  const children = [];
   let stopping = false;
   let started = false;
   const crashed = [];
@@ -114,35 +123,60 @@ export async function startStack(options) {
     stoppers.length = 0;
   };
 
+  /**
+   * Starts a child process with its output in logs/<name>.log. Before the stack is up a death is
+   * fatal (startStack fails, naming it); afterwards the supervisor starts it again, with backoff.
+   */
   function startChild(name, command, args, env, { echo = false } = {}) {
     const logFile = join(logDir, `${name}.log`);
     const out = createWriteStream(logFile, { flags: "a" });
     // setpriv --pdeathsig: the child gets SIGTERM if this process dies without stopping it
     // (kill -9, a crash), so no PostgREST or Deno is left behind holding the ports.
     const [file, argv] = HAS_SETPRIV ? ["setpriv", ["--pdeathsig", "TERM", "--", command, ...args]] : [command, args];
-    const child = spawn(file, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    for (const stream of [child.stdout, child.stderr]) {
-      stream.pipe(out, { end: false });
-      if (echo) stream.on("data", (chunk) => process.stdout.write(chunk));
-    }
-    child.logFile = logFile;
-    child.on("exit", (code, signal) => {
-      out.end();
-      if (!stopping) {
-        log(`${name} stopped unexpectedly (${signal ?? `exit ${code}`}); its log: ${logFile}`);
-        // During start-up the waits notice it and startStack fails; afterwards the caller decides.
-        if (started) options.onCrash?.(name);
-        else crashed.push(name);
+    const launch = () => {
+      const child = spawn(file, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+      for (const stream of [child.stdout, child.stderr]) {
+        stream.pipe(out, { end: false });
+        if (echo) stream.on("data", (chunk) => process.stdout.write(chunk));
       }
+      child.logFile = logFile;
+      return child;
+    };
+    const supervised = superviseChild({
+      name,
+      launch,
+      log,
+      shouldRestart: () => started && !stopping,
+      onExit: (_child, code, signal) => {
+        if (stopping || started) return;
+        // During start-up the waits notice it and startStack fails.
+        log(`${name} stopped unexpectedly (${signal ?? `exit ${code}`}); its log: ${logFile}`);
+        crashed.push(name);
+      },
+      onRestart: () => writePids(),
     });
-    children.push(child);
+    processes[name] = supervised;
     stoppers.push(() => new Promise((resolve) => {
+      supervised.cancel();
+      const child = supervised.current;
+      out.end();
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once("exit", resolve);
       child.kill("SIGTERM");
       setTimeout(() => child.kill("SIGKILL"), 5000).unref();
     }));
-    return child;
+    return supervised.current;
+  }
+
+  // The pids of the stack's processes, for whoever needs to signal one (the fault tests).
+  const processes = {};
+  let clusterRef = null;
+  const pidsFile = join(dataDir, "pids.json");
+  function writePids() {
+    const pids = Object.fromEntries(Object.entries(processes).map(([name, p]) => [name, p.current?.pid ?? null]));
+    if (clusterRef) pids.postgres = postmasterPid(clusterRef.dataDir);
+    pids.stack = process.pid;
+    writeFileSync(pidsFile, `${JSON.stringify(pids, null, 2)}\n`);
   }
 
   try {
@@ -170,10 +204,28 @@ export async function startStack(options) {
       stoppers.push(() => cluster.stop());
     }
     log(`PostgreSQL ${created ? "created" : "reused"} at ${cluster.dataDir}`);
+    clusterRef = cluster;
+    const postgresWatch = supervisePostgres({
+      cluster,
+      log,
+      shouldRestart: () => started && !stopping,
+      startCommand: () => cluster.startCommand(),
+    });
+    stoppers.push(() => postgresWatch.stop());
 
     // 2. Platform objects, migrations, seed (seed only into a new database, like `supabase start`).
     bootstrap(root, cluster);
+    if (!created && hasMigrationHistory(cluster)) {
+      const changed = changedMigrations(root, cluster);
+      if (changed.length) {
+        throw new StackError(
+          `supabase/migrations changed since this local database was built (${changed.join(", ")}): ` +
+            "run `npm run db:reset` to rebuild it from the migrations and seed (its data is lost), then `npm start`",
+        );
+      }
+    }
     migrate(root, cluster);
+    recordMigrations(root, cluster);
     if (created) seed(root, cluster);
     log("migrations applied");
     // The sweeper's key: a secret key, or the legacy service-role key on a legacy project.
@@ -223,7 +275,7 @@ export async function startStack(options) {
     });
     log("PostgREST ready");
 
-    // 5. Edge Functions under Deno, with the environment of SPEC section 8.
+    // 5. Edge Functions under Deno, with the environment described in docs/rules.md and .env.example.
     const functionNames = Object.entries(config.functions).filter(([, f]) => f.enabled).map(([n]) => n);
     const functionsEnv = {
       ...functionsEnvFile,
@@ -252,7 +304,7 @@ export async function startStack(options) {
     const functions = startChild("functions", deno, [
       "run", "--quiet", "--allow-net", "--allow-env", "--allow-read",
       "--config", join(root, "supabase", "functions", "deno.json"),
-      join(root, "local", "functions-server.ts"),
+      join(root, "local", "stack", "functions-server.ts"),
     ], functionsEnv, { echo: echoFunctionLogs });
     await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.functions}/`)).status === 404, {
       what: `the Edge Functions server (log: ${functions.logFile})`,
@@ -282,6 +334,11 @@ export async function startStack(options) {
 
     if (crashed.length) throw new StackError(`${crashed.join(", ")} stopped while the stack was starting`);
     started = true;
+    writePids();
+    // Postgres may come back with another pid: keep the file current.
+    const pidsTimer = setInterval(writePids, 2000);
+    pidsTimer.unref();
+    stoppers.push(() => clearInterval(pidsTimer));
 
     const users = await seededUsersWithTokens(cluster, apiUrl, keys);
 
@@ -301,6 +358,8 @@ export async function startStack(options) {
       users,
       cluster,
       logDir,
+      dataDir,
+      pidsFile,
       stop,
     };
   } catch (error) {
@@ -351,9 +410,6 @@ export async function startThrowawayStack({ root, prefix = "fantooo-", log, lega
   }
 }
 
-// Printed tokens belong to no sign-in: the nil session id is what GoTrue (and the stand-in) read as
-// "no session", so /auth/v1/user accepts them too.
-const NO_SESSION = "00000000-0000-0000-0000-000000000000";
 
 /**
  * The seeded auth users, each with its local password and a fresh access token (what `npm start`
@@ -363,7 +419,8 @@ export function seededUsersWithTokens(cluster, apiUrl, keys) {
   return Promise.all(seededUsers(cluster).map(async (user) => ({
     ...user,
     password: SEEDED_PASSWORD,
-    accessToken: await userAccessToken(keys, { id: user.id, email: user.email, apiUrl, sessionId: NO_SESSION }),
+    // Printed tokens belong to no sign-in: the nil session id, which /auth/v1/user accepts too.
+    accessToken: await userAccessToken(keys, { id: user.id, email: user.email, apiUrl, sessionId: NIL_UUID }),
   })));
 }
 
@@ -378,6 +435,8 @@ export function statusEnv(stack) {
     ANON_KEY: stack.anonKey,
     SERVICE_ROLE_KEY: stack.serviceRoleKey,
     JWKS_URL: `${stack.apiUrl}/auth/v1/.well-known/jwks.json`,
+    // Local only: the stack's data folder (logs/, pids.json of its processes, postgres/).
+    STACK_DIR: stack.dataDir,
     KEYS_MODE: stack.keys.mode,
     PAYSTACK_SECRET_KEY: stack.paystackSecretKey,
     PAYSTACK_API_URL: stack.paystackApiUrl,

@@ -20,13 +20,18 @@ function postgresOsUser() {
   return { uid: Number(result.stdout.trim()), gid: Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim()) };
 }
 
-/** Runs a PostgreSQL server binary, as the postgres OS user when we are root. */
-function runPgBinary(binary, args, { allowFailure = false } = {}) {
+/** The command line of a PostgreSQL server binary, as the postgres OS user when we are root. */
+function pgCommand(binary, args) {
   const command = join(PG_BIN, binary);
   if (!existsSync(command)) {
     throw new Error(`${command} not found: install postgresql-15 or set PG_BIN to its bin folder`);
   }
-  const [file, argv] = isRoot() ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args];
+  return isRoot() ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args];
+}
+
+/** Runs a PostgreSQL server binary, as the postgres OS user when we are root. */
+function runPgBinary(binary, args, { allowFailure = false } = {}) {
+  const [file, argv] = pgCommand(binary, args);
   const result = spawnSync(file, argv, { encoding: "utf8" });
   if (result.status !== 0 && !allowFailure) {
     throw new Error(`${binary} ${args.join(" ")} failed:\n${result.stderr || result.stdout}`);
@@ -101,11 +106,18 @@ export class Cluster {
 
   start() {
     if (this.running) return false;
-    runPgBinary("pg_ctl", [
+    const [file, argv] = this.startCommand();
+    const result = spawnSync(file, argv, { encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`pg_ctl start failed:\n${result.stderr || result.stdout}`);
+    return true;
+  }
+
+  /** `pg_ctl start` (waiting until it accepts connections), to run sync or async. */
+  startCommand() {
+    return pgCommand("pg_ctl", [
       "-D", this.dataDir, "-l", this.logFile, "-w", "-t", "60",
       "-o", `-p ${this.port} -k ${this.socketDir}`, "start",
-    ]).stdout;
-    return true;
+    ]);
   }
 
   /** A fast restart: clients (PostgREST, the drainer) reconnect by themselves. */

@@ -1,4 +1,4 @@
-// The local stand-in for Supabase Auth (GoTrue) at /auth/v1 (SPEC section 10): the calls
+// The local stand-in for Supabase Auth (GoTrue) at /auth/v1 (docs/rules.md): the calls
 // supabase-js makes for email/password users, with GoTrue's request and response shapes, error
 // codes and tables (auth.users, auth.sessions, auth.refresh_tokens). Like the fake Paystack it is
 // for local work only; hosted Supabase Auth replaces it.
@@ -26,6 +26,7 @@ import {
   hashPassword,
   isBcryptHash,
   randomPassword,
+  verifyNoPassword,
   verifyPassword,
 } from "./auth/passwords.mjs";
 import { issueSession, logout, refreshSession } from "./auth/sessions.mjs";
@@ -39,7 +40,7 @@ import {
   mergeMetadata,
   userJson,
 } from "./auth/users.mjs";
-import { verifyToken } from "./keys.mjs";
+import { bearerToken, verifyToken } from "./keys.mjs";
 
 /** The password of every user in supabase/seed.sql (printed by `npm start`). */
 export const SEEDED_PASSWORD = "password123";
@@ -47,7 +48,8 @@ export const SEEDED_PASSWORD = "password123";
 // GoTrue's admin roles (GOTRUE_JWT_ADMIN_ROLES, the default under Supabase).
 const ADMIN_ROLES = new Set(["service_role", "supabase_admin"]);
 const INVALID_LOGIN = "Invalid login credentials";
-const NIL_UUID = "00000000-0000-0000-0000-000000000000";
+/** GoTrue (and this stand-in) read the nil session id as "no session" (tokens made outside a sign-in). */
+export const NIL_UUID = "00000000-0000-0000-0000-000000000000";
 
 const metadata = z.record(z.string(), z.unknown());
 const SignupBody = z.object({
@@ -92,7 +94,7 @@ function validateEmail(email) {
   return email.toLowerCase();
 }
 
-const bearerToken = (req) => /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "")?.[1] ?? null;
+const requestToken = (req) => bearerToken(req.headers.authorization);
 
 function clientInfo(req) {
   const forwarded = req.headers["x-forwarded-for"];
@@ -128,7 +130,7 @@ export function createAuthApi({ dbUrl, keys, apiUrl, jwtExpirySeconds = 3600, lo
 
   /** The verified claims of the bearer token (GoTrue's extractBearerToken + parseJWTClaims). */
   async function verifiedClaims(req) {
-    const token = bearerToken(req);
+    const token = requestToken(req);
     if (!token) throw new AuthError(401, "no_authorization", "This endpoint requires a valid Bearer token");
     const claims = await verifyToken(keys, token);
     if (!claims) throw forbidden("bad_jwt", "invalid JWT: unable to parse or verify signature, token is invalid or expired");
@@ -219,7 +221,10 @@ export function createAuthApi({ dbUrl, keys, apiUrl, jwtExpirySeconds = 3600, lo
     if (body.phone) throw unprocessable("phone_provider_disabled", "Phone logins are disabled");
     if (!body.email) throw badRequest("validation_failed", "missing email or phone");
     const user = await findUserByEmail(pool, body.email);
-    if (!user || !user.encrypted_password) throw badRequest("invalid_credentials", INVALID_LOGIN);
+    if (!user || !user.encrypted_password) {
+      await verifyNoPassword(body.password ?? "");
+      throw badRequest("invalid_credentials", INVALID_LOGIN);
+    }
     if (isBanned(user)) throw badRequest("user_banned", "User is banned");
     if (!(await verifyPassword(body.password ?? "", user.encrypted_password))) {
       throw badRequest("invalid_credentials", INVALID_LOGIN);

@@ -2,18 +2,21 @@
 // Functions relay: one port serving /rest/v1/* (PostgREST), /auth/v1/* (the Auth stand-in) and
 // /functions/v1/<name>/* (the Deno functions server).
 //
-// Keys are treated as the hosted gateway treats them (SPEC section 10):
-// - the key comes from the `apikey` header, else from `Authorization: Bearer`;
+// Keys are treated as the hosted gateway treats them (docs/rules.md):
+// - the key comes from the `apikey` header (or `?apikey=`), else from `Authorization: Bearer`, which
+//   must then be a key or a token this project signed;
 // - a publishable key (`sb_publishable_…`) acts as `anon` and a secret key (`sb_secret_…`) as
 //   `service_role`: the gateway sends PostgREST and Auth a short-lived JWT of that role, signed
 //   with the project's signing key, unless the caller also sent a user's access token, which is
 //   passed on as it is (PostgREST verifies it against the JWKS);
 // - the legacy anon/service_role JWT keys work while the legacy secret is not revoked;
-// - an unknown key, or no key at all, is 401 before anything runs.
+// - an unknown key, or no key at all, is 401 before anything runs, and so is a secret key sent by a
+//   browser (hosted Supabase tells browsers by their User-Agent).
 // Edge Functions get the request as it came (their own code authenticates, verify_jwt = false);
 // a function with verify_jwt = true is refused without a valid JWT, as the relay does.
+import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, request } from "node:http";
-import { signAccessToken, verifyToken } from "./keys.mjs";
+import { bearerToken, signAccessToken, verifyToken } from "./keys.mjs";
 
 function sendJson(res, status, body) {
   const text = JSON.stringify(body);
@@ -44,7 +47,13 @@ function proxy(req, res, target, path, headerOverrides = {}) {
   req.pipe(upstream);
 }
 
-const bearer = (header) => /^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1] ?? null;
+const bearer = bearerToken;
+
+/** Constant-time comparison of two keys (their SHA-256 digests, so lengths leak nothing). */
+function sameKey(given, expected) {
+  const digest = (value) => createHash("sha256").update(value).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
 
 /**
  * Resolves the credentials of a Data API or Auth request the way the hosted gateway does.
@@ -81,9 +90,10 @@ export function createKeyResolver(keys) {
     body: { message: "Invalid API key", hint: "Double check your Supabase `anon` or `service_role` API key." },
   };
 
-  return async function resolve(headers) {
+  return async function resolve(headers, query = new URLSearchParams()) {
     const authToken = bearer(headers.authorization);
-    const apikey = typeof headers.apikey === "string" && headers.apikey !== "" ? headers.apikey : null;
+    const apikey = (typeof headers.apikey === "string" && headers.apikey !== "" ? headers.apikey : null) ??
+      (query.get("apikey") || null);
     const key = apikey ?? authToken;
     if (!key) {
       return {
@@ -93,16 +103,24 @@ export function createKeyResolver(keys) {
     }
     let role;
     if (key.startsWith("sb_")) {
-      if (keys.publishableKey && key === keys.publishableKey) role = "anon";
-      else if (keys.secretKey && key === keys.secretKey) role = "service_role";
+      if (keys.publishableKey && sameKey(key, keys.publishableKey)) role = "anon";
+      else if (keys.secretKey && sameKey(key, keys.secretKey)) role = "service_role";
       else return invalidKey;
+      if (role === "service_role" && /^Mozilla\//.test(headers["user-agent"] ?? "")) {
+        return {
+          status: 401,
+          body: { message: "Forbidden use of secret API key in browser", hint: "Secret keys are for servers only." },
+        };
+      }
     } else if (apikey) {
       const claims = await legacyKeyClaims(apikey);
       if (!claims) return invalidKey;
       role = claims.role;
     } else {
-      // Only a bearer JWT: a legacy key or a user's token. PostgREST and Auth verify it.
-      return { role: null, authorization: `Bearer ${authToken}` };
+      // Only a bearer JWT: a legacy key or a user's token, which must be one this project signed.
+      const claims = await legacyKeyClaims(authToken) ?? await verifyToken(keys, authToken);
+      if (!claims) return invalidKey;
+      return { role: claims.role ?? null, authorization: `Bearer ${authToken}` };
     }
     // A user's token beside the key is passed on; an API key in Authorization is replaced.
     if (authToken && authToken !== key && !authToken.startsWith("sb_")) {
@@ -128,7 +146,7 @@ export function startGateway({ port, host = "127.0.0.1", keys, postgrestPort, fu
     const path = url.pathname;
 
     if (path === "/rest/v1" || path.startsWith("/rest/v1/")) {
-      const resolved = await resolveKey(req.headers);
+      const resolved = await resolveKey(req.headers, url.searchParams);
       if (resolved.status) return sendJson(res, resolved.status, resolved.body);
       if (path === "/rest/v1" || path === "/rest/v1/") {
         // Like hosted Supabase since 2026: the OpenAPI description of the whole schema (every table
@@ -148,7 +166,7 @@ export function startGateway({ port, host = "127.0.0.1", keys, postgrestPort, fu
       const sub = path.slice("/auth/v1".length) || "/";
       // The signing keys are public: anyone may fetch them to verify tokens.
       if (sub !== "/.well-known/jwks.json" && req.method !== "OPTIONS") {
-        const resolved = await resolveKey(req.headers);
+        const resolved = await resolveKey(req.headers, url.searchParams);
         if (resolved.status) return sendJson(res, resolved.status, resolved.body);
         req.headers.authorization = resolved.authorization;
       }

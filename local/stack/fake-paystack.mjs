@@ -34,10 +34,18 @@
 //   GET    /__fake/transactions                known transactions
 //   GET    /__fake/webhooks                    webhook delivery attempts (oldest first):
 //                                              {reference, event, attempt, status, error, at}
-//   POST   /__fake/transactions/:ref/pay       {amount?, currency?} mark paid; answers the
+//   POST   /__fake/transactions/:ref/pay       {amount?, currency?, requested_amount?} mark paid
+//                                              (requested_amount: the customer paid the fees, amount
+//                                              is then what it paid in all); answers the
 //                                              charge.success event body Paystack would send (and
 //                                              sends it nowhere: the caller delivers it)
 //   POST   /__fake/transactions/:ref/fail      mark failed
+//   POST   /__fake/transactions/:ref/refund    {amount?, id?} answers the refund.processed event body
+//                                              Paystack would send for a refund of that paid
+//                                              transaction (amount: all of it by default; id: a new
+//                                              refund id by default); sent nowhere
+//   POST   /__fake/transactions/:ref/dispute   {id?} answers the charge.dispute.create event body
+//                                              for that transaction; sent nowhere
 //   POST   /__fake/next                        {mode: "error"|"refuse"|"hang"|"garbage", count?, status?}
 //                                              the next `count` (default 1) API calls misbehave:
 //                                              error = HTTP 500, refuse = HTTP 400 {status:false},
@@ -203,6 +211,50 @@ export async function startFakePaystack({
     return event;
   }
 
+  let nextObjectId = 7_000_000;
+
+  // refund.processed as Paystack sends it: the refund's own id, the charge's reference, the amount as
+  // a string of digits.
+  function refundEvent(reference, { amount, id } = {}) {
+    const tx = transactions.get(reference);
+    return {
+      event: "refund.processed",
+      data: {
+        id: id ?? ++nextObjectId,
+        status: "processed",
+        transaction_reference: tx.reference,
+        refund_reference: null,
+        amount: String(amount ?? tx.amount),
+        currency: tx.currency,
+        processor: "fake",
+        customer: { email: tx.email },
+        integration: 1,
+        domain: "test",
+      },
+    };
+  }
+
+  // charge.dispute.create: the dispute, with the disputed transaction inside.
+  function disputeEvent(reference, { id } = {}) {
+    const tx = transactions.get(reference);
+    return {
+      event: "charge.dispute.create",
+      data: {
+        id: id ?? ++nextObjectId,
+        refund_amount: tx.amount,
+        currency: tx.currency,
+        status: "awaiting-merchant-feedback",
+        resolution: null,
+        domain: "test",
+        category: "fraud",
+        transaction: transactionData(tx),
+        customer: { email: tx.email },
+        due_at: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+        created_at: new Date().toISOString(),
+      },
+    };
+  }
+
   function fail(reference) {
     const tx = transactions.get(reference);
     if (!tx) throw new Error(`unknown reference ${reference}`);
@@ -349,14 +401,17 @@ export async function startFakePaystack({
       }
       return send(res, 200, { ok: true, queued: pending.length });
     }
-    const action = /^\/__fake\/transactions\/([^/]+)\/(pay|fail)$/.exec(path);
+    const action = /^\/__fake\/transactions\/([^/]+)\/(pay|fail|refund|dispute)$/.exec(path);
     if (action && method === "POST") {
       const reference = decodeURIComponent(action[1]);
       if (!transactions.has(reference)) return send(res, 404, { ok: false, message: "unknown reference" });
       if (action[2] === "fail") return send(res, 200, fail(reference));
+      if (action[2] === "refund") return send(res, 200, refundEvent(reference, input));
+      if (action[2] === "dispute") return send(res, 200, disputeEvent(reference, input));
       const overrides = {};
       if (input.amount !== undefined) overrides.amount = input.amount;
       if (input.currency !== undefined) overrides.currency = input.currency;
+      if (input.requested_amount !== undefined) overrides.requested_amount = input.requested_amount;
       return send(res, 200, pay(reference, overrides));
     }
     return send(res, 404, { ok: false, message: "unknown control route" });

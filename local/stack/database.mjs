@@ -1,6 +1,8 @@
 // Builds the database the way Supabase does: platform objects first, then the project's
 // migrations through the real Supabase CLI, then the development seed.
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DATABASE, SUPERUSER_PASSWORD } from "./postgres.mjs";
 
@@ -9,12 +11,15 @@ function psqlEnv() {
 }
 
 /** Runs SQL (a file or a command) with psql as the superuser; throws with psql's message. */
-export function psql(cluster, { file, sql, database = DATABASE, quiet = true }) {
+export function psql(cluster, { file, sql, database = DATABASE, quiet = true, variables = {} }) {
   const args = ["-X", "-v", "ON_ERROR_STOP=1", "-d", cluster.url(undefined, undefined, database)];
+  for (const [name, value] of Object.entries(variables)) args.push("-v", `${name}=${value}`);
   if (quiet) args.push("-q");
   if (file) args.push("-f", file);
-  if (sql) args.push("-c", sql);
-  const result = spawnSync("psql", args, { encoding: "utf8", env: psqlEnv() });
+  // psql expands :'variables' in scripts read from stdin or a file, not in -c commands.
+  const input = sql && Object.keys(variables).length ? sql : undefined;
+  if (sql && !input) args.push("-c", sql);
+  const result = spawnSync("psql", args, { encoding: "utf8", env: psqlEnv(), input });
   if (result.status !== 0) {
     throw new Error(`${file ?? sql}: ${(result.stderr || result.stdout).trim()}`);
   }
@@ -33,9 +38,52 @@ export function queryValue(cluster, sql) {
 
 /** Supabase's platform objects, and the pg_net stand-in where the real extension is missing. */
 export function bootstrap(root, cluster) {
-  psql(cluster, { file: join(root, "local", "sql", "bootstrap.sql") });
+  psql(cluster, { file: join(root, "local", "stack", "sql", "bootstrap.sql") });
   const hasPgNet = queryValue(cluster, "select count(*) from pg_available_extensions where name = 'pg_net'");
-  if (hasPgNet === "0") psql(cluster, { file: join(root, "local", "sql", "pg_net_standin.sql") });
+  if (hasPgNet === "0") psql(cluster, { file: join(root, "local", "stack", "sql", "pg_net_standin.sql") });
+}
+
+const MIGRATIONS = join("supabase", "migrations");
+const checksumFile = (cluster) => join(cluster.dir, "migration-checksums.json");
+
+/** sha256 of every migration file, by file name. */
+function migrationChecksums(root) {
+  return Object.fromEntries(
+    readdirSync(join(root, MIGRATIONS)).filter((f) => f.endsWith(".sql")).sort().map((file) => [
+      file,
+      createHash("sha256").update(readFileSync(join(root, MIGRATIONS, file))).digest("hex"),
+    ]),
+  );
+}
+
+/**
+ * The migrations this database has applied whose file has changed or gone since. The Supabase CLI
+ * applies only versions it has not recorded, so such a database no longer matches supabase/ (and
+ * the next migration may fail on it). Until the project is deployed its migrations may still be
+ * regrouped; `npm run db:reset` rebuilds the local database from them.
+ */
+export function changedMigrations(root, cluster) {
+  const applied = queryValue(
+    cluster,
+    `select coalesce(string_agg(version || '_' || name || '.sql', ',' order by version), '')
+       from supabase_migrations.schema_migrations`,
+  ).split(",").filter(Boolean);
+  const current = migrationChecksums(root);
+  let recorded = {};
+  try {
+    recorded = JSON.parse(readFileSync(checksumFile(cluster), "utf8"));
+  } catch { /* a database built before checksums were kept: compare names only */ }
+  return applied.filter((file) => !current[file] || (recorded[file] && recorded[file] !== current[file]));
+}
+
+/** Whether the Supabase CLI has recorded migrations in this database. */
+export function hasMigrationHistory(cluster) {
+  return queryValue(cluster, "select to_regclass('supabase_migrations.schema_migrations') is not null") === "t";
+}
+
+/** Notes the checksums of the migration files the database now matches. */
+export function recordMigrations(root, cluster) {
+  writeFileSync(checksumFile(cluster), `${JSON.stringify(migrationChecksums(root), null, 2)}\n`);
 }
 
 /** Applies pending migrations with the Supabase CLI (`supabase migration up`). */
@@ -64,6 +112,7 @@ export function resetDatabase(root, cluster, cronTarget = null) {
   psql(cluster, { database: "template1", sql: `create database ${DATABASE}` });
   bootstrap(root, cluster);
   migrate(root, cluster);
+  recordMigrations(root, cluster);
   seed(root, cluster);
   if (cronTarget) pointCronJobsAt(cluster, cronTarget);
   // PostgREST, if running, rebuilds its schema cache.
@@ -75,11 +124,10 @@ export function resetDatabase(root, cluster, cronTarget = null) {
  * no Vault, so the jobs' fallback settings (private.cron_settings) point at the local gateway.
  */
 export function pointCronJobsAt(cluster, { apiUrl, sweeperKey }) {
+  // Values go in as psql variables (:'name' quotes them), never pasted into the SQL text.
   psql(cluster, {
-    sql: `do $$ begin
-      if to_regclass('private.cron_settings') is not null then
-        update private.cron_settings set project_url = '${apiUrl}', sweeper_key = '${sweeperKey}';
-      end if; end $$`,
+    sql: "update private.cron_settings set project_url = :'url', sweeper_key = :'key'",
+    variables: { url: apiUrl, key: sweeperKey },
   });
 }
 
@@ -87,7 +135,8 @@ export function pointCronJobsAt(cluster, { apiUrl, sweeperKey }) {
 export function seededUsers(cluster) {
   const out = queryValue(
     cluster,
-    "select coalesce(json_agg(json_build_object('id', id, 'email', email, 'persona', raw_user_meta_data->>'persona') order by email), '[]') from auth.users",
+    // The seed marks its users with a persona; users who signed up since are not "seeded".
+    "select coalesce(json_agg(json_build_object('id', id, 'email', email, 'persona', raw_user_meta_data->>'persona') order by email), '[]') from auth.users where raw_user_meta_data ? 'persona'",
   );
   return JSON.parse(out || "[]");
 }

@@ -4,9 +4,9 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { psql } from "./database.mjs";
-import { SUPERUSER, SUPERUSER_PASSWORD } from "./postgres.mjs";
-import { startThrowawayStack, statusEnv } from "./stack.mjs";
+import { psql } from "../stack/database.mjs";
+import { SUPERUSER, SUPERUSER_PASSWORD } from "../stack/postgres.mjs";
+import { startThrowawayStack, statusEnv } from "../stack/stack.mjs";
 
 function run(command, args, { cwd, env = {}, echo = true } = {}) {
   return new Promise((resolve) => {
@@ -76,18 +76,13 @@ export async function runTests({ root, args = [] }) {
 
   // 1. Type-check, lint and format of the Edge Functions (and the local functions server).
   if (wants("deno")) {
-    heading("deno check / lint / fmt");
-    const config = ["--config", join(root, "supabase", "functions", "deno.json")];
-    const sources = ["supabase/functions", "local/functions-server.ts"];
-    const checks = [
-      ["check", ["check", ...config, "supabase/functions/*/index.ts", "local/functions-server.ts"]],
-      ["lint", ["lint", ...config, ...sources]],
-      ["fmt", ["fmt", "--check", ...config, ...sources]],
-    ];
+    heading("deno task check / lint / fmt");
+    // The tasks of the root deno.json (the functions' workspace), as a developer runs them.
+    const checks = ["check", "lint", "fmt"];
     let failed = 0;
-    for (const [name, denoArgs] of checks) {
-      const { code } = await run("sh", ["-c", `${bin("deno")} ${denoArgs.join(" ")}`], { cwd: root, env: { NO_COLOR: "1" } });
-      console.log(`deno ${name}: ${code === 0 ? "ok" : "FAILED"}`);
+    for (const task of checks) {
+      const { code } = await run(bin("deno"), ["task", "-q", task], { cwd: root, env: { NO_COLOR: "1" } });
+      console.log(`deno ${task}: ${code === 0 ? "ok" : "FAILED"}`);
       if (code !== 0) failed++;
     }
     record("deno", checks.length - failed, failed, true);
@@ -124,6 +119,17 @@ export async function runTests({ root, args = [] }) {
       const { passed, failed, ok } = await runVitest(bin, root, stack, []);
       record("vitest", passed, failed, ok);
     }
+
+    // 5. A small simulated day on the same stack: every invariant of the spec, one query each.
+    if (wants("simulate")) {
+      heading("simulate --small (npm run simulate)");
+      const { runSimulation } = await import("./simulate.mjs");
+      const result = await runSimulation({ env: statusEnv(stack), scale: "small", log: (line) => console.log(line) });
+      const passed = result.invariants?.filter((i) => i.ok).length ?? 0;
+      const failed = (result.invariants?.length ?? 0) - passed + (result.error ? 1 : 0);
+      if (result.error) console.log(`simulate: ${result.error}`);
+      record("simulate", passed, failed, result.ok && passed > 0);
+    }
   } catch (error) {
     console.error(`[stack] ${error.message}`);
     record("stack", 0, 1, false);
@@ -131,7 +137,7 @@ export async function runTests({ root, args = [] }) {
     await stopAndReport(stack, suites, run);
   }
 
-  // 5. The same suites of keys, Auth and functions on a legacy-key project (FANTOOO_LEGACY_JWT=1),
+  // 6. The same suites of keys, Auth and functions on a legacy-key project (FANTOOO_LEGACY_JWT=1),
   //    so that both kinds of hosted project are covered.
   if (wants("vitest") || wants("legacy")) {
     let legacyStack;
@@ -152,6 +158,15 @@ export async function runTests({ root, args = [] }) {
       await stopAndReport(legacyStack, suites, run);
     }
   }
+  // 7. A smoke run of the benchmark (every section at tiny sizes, its own stack), so that it cannot
+  //    rot; its timings mean nothing here and are not checked.
+  if (wants("bench")) {
+    heading("bench --quick (npm run bench, smoke run)");
+    const { runBench } = await import("../../bench/run.mjs");
+    const code = await runBench({ root, args: ["--quick"] });
+    record("bench smoke", code === 0 ? 1 : 0, code === 0 ? 0 : 1, code === 0);
+  }
+
   console.log("\n=== summary ===");
   for (const s of suites) console.log(`${s.name}: ${s.passed} passed, ${s.failed} failed${s.ok ? "" : "  <-- FAILED"}`);
   const passed = suites.reduce((n, s) => n + s.passed, 0);

@@ -1,20 +1,21 @@
 #!/usr/bin/env node
-// Entry of `npm start`, `npm run status`, `npm run db:reset`, `npm test` and `npm run bench`.
+// Entry of `npm start`, `npm run status`, `npm run db:reset`, `npm run db:down`, `npm test`,
+// `npm run gen:types`, `npm run gen:docs` and `npm run simulate`.
 // Installs what is missing first (Node's built-ins only until then), then runs the command.
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensurePrerequisites } from "./prerequisites.mjs";
+import { ensurePrerequisites } from "../stack/prerequisites.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 ensurePrerequisites(root);
 
 const { existsSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
 const { parseArgs } = await import("node:util");
-const { loadProjectKeys, signingKeysPath } = await import("./keys.mjs");
-const { StackError, seededUsersWithTokens, startStack, statusEnv } = await import("./stack.mjs");
-const { Cluster } = await import("./postgres.mjs");
-const { readProjectConfig } = await import("./config.mjs");
-const { resetDatabase } = await import("./database.mjs");
+const { loadProjectKeys, signingKeysPath } = await import("../stack/keys.mjs");
+const { StackError, seededUsersWithTokens, startStack, statusEnv } = await import("../stack/stack.mjs");
+const { Cluster } = await import("../stack/postgres.mjs");
+const { readProjectConfig } = await import("../stack/config.mjs");
+const { resetDatabase } = await import("../stack/database.mjs");
 
 const dataDir = process.env.FANTOOO_DATA_DIR ? resolve(process.env.FANTOOO_DATA_DIR) : join(root, ".local");
 const stateFile = join(dataDir, "stack.json");
@@ -86,6 +87,30 @@ async function isRunning(state) {
   }
 }
 
+/** The parent pid of process `pid` (from /proc), or null. */
+function parentOf(pid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ")[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** Calls `onGone` once our parent, or its parent (npm above `sh -c`), is replaced. */
+function watchLauncher(onGone) {
+  const parent = process.ppid;
+  const grandparent = parentOf(parent);
+  if (parent <= 1) return;
+  const timer = setInterval(() => {
+    const grandNow = parentOf(parent);
+    if (process.ppid !== parent || (grandparent > 1 && grandNow !== grandparent)) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, 1000);
+  timer.unref();
+}
+
 async function start() {
   let stack;
   let stopping = false;
@@ -99,6 +124,13 @@ async function start() {
   };
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGTERM", () => void shutdown(0));
+  process.on("SIGHUP", () => void shutdown(0));
+  // `npm start` runs this under npm (and sh): when npm is stopped (SIGTERM, kill -9) it does not
+  // pass it on, so notice that our launcher is gone and stop as a whole rather than hold the ports.
+  watchLauncher(() => {
+    log("the process that started us (npm) is gone");
+    void shutdown(0);
+  });
   const startedAt = Date.now();
   try {
     stack = await startStack({
@@ -107,7 +139,6 @@ async function start() {
       log,
       echoFunctionLogs: true,
       logHttp: process.env.FANTOOO_LOG_PG_NET ? log : undefined,
-      onCrash: () => void shutdown(1),
     });
   } catch (error) {
     fail(error);
@@ -135,7 +166,10 @@ async function status() {
       }
       return;
     }
-    if (format === "json") return console.log(JSON.stringify(state, null, 2));
+    if (format === "json") {
+      const { pid: _pid, ...values } = state;
+      return console.log(JSON.stringify(values, null, 2));
+    }
     log(`unknown output format ${format}: use env or json`);
     process.exit(2);
   }
@@ -170,6 +204,19 @@ async function dbReset() {
   }
 }
 
+/** Rolls back the newest applied migration on the running stack's database (local/commands/db-down.mjs). */
+async function dbDown() {
+  const state = await requireRunningStack();
+  const { rollbackNewest } = await import("./db-down.mjs");
+  try {
+    const { version, name, file } = await rollbackNewest({ root, dbUrl: state.DB_URL });
+    log(`rolled back ${version}_${name} with ${file}; \`npm start\` or \`supabase migration up\` applies it again`);
+  } catch (error) {
+    log(error.message);
+    process.exit(1);
+  }
+}
+
 /** Regenerates supabase/functions/_shared/database.types.ts from the running stack's database. */
 async function genTypes() {
   const state = await requireRunningStack();
@@ -178,17 +225,27 @@ async function genTypes() {
   log(`wrote ${TYPES_FILE}`);
 }
 
-const commands = { start, status, "db:reset": dbReset, "gen:types": genTypes };
+/** Regenerates docs/data-api.md from the running stack's database. */
+async function genDocs() {
+  const state = await requireRunningStack();
+  const { DATA_API_DOC, generateDataApiDoc } = await import("./gen-docs.mjs");
+  writeFileSync(join(root, DATA_API_DOC), await generateDataApiDoc(state.DB_URL));
+  log(`wrote ${DATA_API_DOC}`);
+}
+
+/** `npm run simulate [-- --small] [--throwaway]`: a compressed day on the running stack (or a throwaway one). */
+async function simulate() {
+  const { simulateCommand } = await import("./simulate.mjs");
+  process.exit(await simulateCommand({ root, args, runningStack: requireRunningStack }));
+}
+
+const commands = { start, status, "db:reset": dbReset, "db:down": dbDown, "gen:types": genTypes, "gen:docs": genDocs, simulate };
 if (command === "test") {
   const { runTests } = await import("./test-runner.mjs");
   process.exit(await runTests({ root, args }));
 }
-if (command === "bench") {
-  const { runBench } = await import("./bench.mjs");
-  process.exit(await runBench({ root, args }));
-}
 if (!commands[command]) {
-  log(`unknown command ${command}: use start, status, db:reset, test or bench`);
+  log(`unknown command ${command}: use start, status, db:reset, db:down, test, gen:types, gen:docs or simulate`);
   process.exit(2);
 }
 await commands[command]().catch(fail);
