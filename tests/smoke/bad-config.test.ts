@@ -1,6 +1,6 @@
 // `npm start` refuses bad configuration with a message that says what to do, and a failed start
 // leaves the data folder usable. Each case runs the real CLI in a scratch copy of the project.
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -57,6 +57,23 @@ function startUntilReady(project: string, env: Record<string, string>): Promise<
       clearTimeout(timer);
       resolve({ status, output });
     });
+  });
+}
+
+/** Resolves with the output of a started `npm start` once it says it is ready (2.5 min at most). */
+function untilRunning(child: ChildProcess): Promise<string> {
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not up in time:\n${output}`)), 150_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      if (output.includes("Ctrl-C stops it")) {
+        clearTimeout(timer);
+        resolve(output);
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
   });
 }
 
@@ -152,19 +169,7 @@ describe("npm run status", () => {
     const env = cliEnv(project, await freePorts());
     const cli = join(project, "local", "commands", "cli.mjs");
     const child = spawn(process.execPath, [cli, "start"], { env });
-    let output = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not up in time:\n${output}`)), 150_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk;
-        if (output.includes("Ctrl-C stops it")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout.on("data", onData);
-      child.stderr.on("data", onData);
-    });
+    const output = await untilRunning(child);
     try {
       expect(output).toMatch(/Publishable key: sb_publishable_/);
       expect(output).toMatch(/Secret key: sb_secret_/);
@@ -211,19 +216,7 @@ describe("npm start as a process", () => {
     const env = cliEnv(project, await freePorts());
     // `npm start` itself, as a user runs it: npm, then sh, then the CLI.
     const npm = spawn("npm", ["start"], { cwd: project, env });
-    let output = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not up in time:\n${output}`)), 150_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk;
-        if (output.includes("Ctrl-C stops it")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      npm.stdout.on("data", onData);
-      npm.stderr.on("data", onData);
-    });
+    const output = await untilRunning(npm);
     const pids = JSON.parse(readFileSync(join(project, ".local", "pids.json"), "utf8"));
     const alive = (pid: number) => {
       try {
