@@ -447,13 +447,16 @@ export async function benchDiscovery({ stack, db, fixtures, size, plans }) {
       section: "discovery", series: "discovery", size: total,
     }));
     if (last) {
-      // The query of api_private.get_available_fictional_profiles (security definer: no RLS).
+      // The query of api_private.get_available_fictional_profiles (security definer: no RLS; 017:
+      // the user's looking_for is read first, here as the literal the function's variable holds).
+      const { rows: [{ looking_for: lookingFor }] } = await db.query(
+        "select looking_for from public.real_users where id = $1", [user]);
       plans.push(`-- discovery at ${fmt(total)} profiles: the function's query, as its definer runs it\n` + await explain(db, null, `
         select f.id, f.name, f.age, f.gender, f.bio, f.avatar_url, f.interests, f.is_featured, f.created_at,
-               exists (select 1 from public.favorites fav where fav.real_user_id = r.id and fav.fictional_user_id = f.id) as is_favorite
-          from public.real_users r
-          join public.fictional_users f on f.is_active and f.gender = r.looking_for
-         where r.id = '${user}'
+               coalesce((select true from public.favorites fav
+                          where fav.real_user_id = '${user}' and fav.fictional_user_id = f.id), false) as is_favorite
+          from public.fictional_users f
+         where f.is_active and f.gender = '${lookingFor}'
          order by f.is_featured desc, f.name, f.id
          limit 20`));
     }

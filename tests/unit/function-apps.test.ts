@@ -2,9 +2,12 @@
 // checking the HTTP contract that does not need the stack: methods, sizes, signatures, error shape,
 // CORS, and what reaches the SQL functions.
 import { createHmac } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadEnv } from "../../supabase/functions/_shared/env.ts";
+import { createUserClients } from "../../supabase/functions/_shared/supabase.ts";
 import { createApp as createWebhook, envSchema as webhookEnv } from "../../supabase/functions/paystack-webhook/app.ts";
 import { createApp as createCheckout, envSchema as checkoutEnv } from "../../supabase/functions/credits-checkout/app.ts";
 import { createApp as createAssign, envSchema as assignEnv } from "../../supabase/functions/assign-chat/app.ts";
@@ -386,7 +389,7 @@ describe("assign-chat maps the SQL refusals", () => {
     ["not_operator", { data: null, error: { code: "PT403", message: "not_operator" } }, 403, "not_operator"],
     ["operator_unavailable", { data: null, error: { code: "PT409", message: "operator_unavailable" } }, 409, "operator_unavailable"],
     ["at_capacity", { data: null, error: { code: "PT409", message: "at_capacity" } }, 409, "at_capacity"],
-    ["nothing waiting", { data: null, error: null }, 200, null],
+    ["nothing waiting", { data: { chat: null }, error: null }, 200, null],
   ];
   it.each(cases)("%s", async (_name, answer, status, code) => {
     const db = fakeDb(() => answer);
@@ -399,7 +402,39 @@ describe("assign-chat maps the SQL refusals", () => {
     const body = await res.json();
     if (code) expect(body.error.code).toBe(code);
     else expect(body).toEqual({ chat: null });
-    expect(db.calls[0]).toEqual({ fn: "assign_chat_to_operator", args: { p_operator_id: "op-1" } });
+    // one RPC: the assignment and its details in one transaction (017)
+    expect(db.calls).toEqual([{ fn: "assign_next_chat", args: {} }]);
+  });
+
+  it("answers the chat's details from the one RPC, with the caller's token", async () => {
+    const chat = { id: "7a1c2b7e-1111-4111-8111-111111111111", status: "assigned", messages: [] };
+    const db = fakeDb(() => ({ data: { chat }, error: null }));
+    const tokens: string[] = [];
+    const forUser = (token: string) => {
+      tokens.push(token);
+      return db.client;
+    };
+    const app = createAssign(env, { clients: { service: db.client, forUser } });
+    const token = await jwt("op-1");
+    const res = await app.fetch(new Request("http://fn/assign-chat", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+      body: "{}",
+    }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ chat });
+    expect(tokens).toEqual([token]);
+    expect(db.calls).toEqual([{ fn: "assign_next_chat", args: {} }]);
+  });
+
+  it("an answer that is not {chat} is a 500, not a made-up chat", async () => {
+    const db = fakeDb(() => ({ data: "7a1c2b7e-1111-4111-8111-111111111111", error: null }));
+    const app = createAssign(env, { clients: { service: db.client, forUser: () => db.client } });
+    const res = await app.fetch(new Request("http://fn/assign-chat", {
+      method: "POST",
+      headers: { authorization: `Bearer ${jwt("op-1")}` },
+    }));
+    expect(res.status).toBe(500);
   });
 
   it("a release with an unknown reason is 400 before reaching SQL", async () => {
@@ -412,6 +447,41 @@ describe("assign-chat maps the SQL refusals", () => {
     }));
     expect(res.status).toBe(400);
     expect(db.calls).toHaveLength(0);
+  });
+});
+
+describe("createUserClients: one client per instance, the caller's token per call", () => {
+  it("sends each RPC with its own caller's token and the publishable key, never another's", async () => {
+    const seen: Array<{ path: string; authorization?: string; apikey?: string }> = [];
+    const server = createServer((req, res) => {
+      seen.push({
+        path: req.url ?? "",
+        authorization: req.headers.authorization,
+        apikey: req.headers.apikey as string | undefined,
+      });
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ chat: null }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const forUser = createUserClients({ ...env, SUPABASE_URL: `http://127.0.0.1:${port}` });
+      const [a, b] = await Promise.all([
+        forUser("token-a").rpc("assign_next_chat", {}),
+        forUser("token-b").rpc("assign_next_chat", {}),
+      ]);
+      expect(a.data).toEqual({ chat: null });
+      expect(b.data).toEqual({ chat: null });
+      await forUser("token-c").rpc("get_chat_with_details", { p_chat_id: "c" });
+      expect(seen.map((r) => r.path)).toEqual([
+        "/rest/v1/rpc/assign_next_chat",
+        "/rest/v1/rpc/assign_next_chat",
+        "/rest/v1/rpc/get_chat_with_details",
+      ]);
+      expect(seen.map((r) => r.authorization).sort()).toEqual(["Bearer token-a", "Bearer token-b", "Bearer token-c"]);
+      expect(new Set(seen.map((r) => r.apikey))).toEqual(new Set(["sb_publishable_unit"]));
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

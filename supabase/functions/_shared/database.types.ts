@@ -1024,6 +1024,7 @@ export type Database = {
         Args: { "p_operator_id"?: string };
         Returns: string;
       };
+      "assign_next_chat": { Args: Record<PropertyKey, never>; Returns: Json };
       "close_chat": { Args: { "p_chat_id": string }; Returns: boolean };
       "get_admin_dashboard": {
         Args: Record<PropertyKey, never>;

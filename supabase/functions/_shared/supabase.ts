@@ -1,6 +1,7 @@
-// Supabase clients. The service-role client bypasses RLS and is used only for what no caller may
-// do itself (recording Paystack events, the idle sweep); the per-request client carries the
-// caller's own token so that PostgREST, RLS and auth.uid() see the caller.
+// Supabase clients, made once per function instance. The service-role client bypasses RLS and is
+// used only for what no caller may do itself (recording Paystack events, the idle sweep); the user
+// client (the publishable key) sends each call with the caller's own token in Authorization, so
+// that PostgREST, RLS and auth.uid() see the caller.
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import type { z } from "zod";
 import type { Database } from "./database.types.ts";
@@ -10,11 +11,16 @@ import { DatabaseError, toThrowable } from "./db-errors.ts";
 /** A client typed with the database's generated types (npm run gen:types). */
 export type Db = SupabaseClient<Database>;
 
+type Rpc = Db["rpc"];
+
+/** What a caller's calls need: the RPCs, each sent with the caller's token. */
+export type UserDb = Pick<Db, "rpc">;
+
 export type Clients = {
   /** Bypasses RLS: server-side work only. */
   service: Db;
   /** Acts as the caller whose access token is given. */
-  forUser(accessToken: string): Db;
+  forUser(accessToken: string): UserDb;
 };
 
 type PublicFunctions = Database["public"]["Functions"];
@@ -34,14 +40,24 @@ export function createServiceClient(env: KeyEnv): Db {
   return createClient<Database>(env.SUPABASE_URL, serviceKey(env), serverSide);
 }
 
-/** Clients acting as a caller: the publishable (or anon) key plus the caller's access token. */
+/**
+ * Acting as a caller: one client with the publishable (or anon) key for the instance, and each
+ * call sent with `Authorization: Bearer <the caller's access token>` (postgrest-js `setHeader`,
+ * which the client's fetch keeps: it adds its own Authorization only when none is set). Nothing
+ * is kept between calls, so one caller's token never reaches another's request.
+ */
 export function createUserClients(env: KeyEnv): Clients["forUser"] {
-  const key = publishableKey(env);
-  return (accessToken) =>
-    createClient<Database>(env.SUPABASE_URL, key, {
-      ...serverSide,
-      global: { headers: { Authorization: `Bearer ${accessToken}` } },
-    });
+  const client = createClient<Database>(
+    env.SUPABASE_URL,
+    publishableKey(env),
+    serverSide,
+  );
+  return (accessToken) => {
+    const authorization = `Bearer ${accessToken}`;
+    const rpc = (...call: Parameters<Rpc>) =>
+      client.rpc(...call).setHeader("Authorization", authorization);
+    return { rpc: rpc as Rpc };
+  };
 }
 
 /**
@@ -53,7 +69,7 @@ export async function callRpc<
   F extends keyof PublicFunctions & string,
   S extends z.ZodType,
 >(
-  client: Db,
+  client: UserDb,
   fn: F,
   args: PublicFunctions[F]["Args"],
   schema: S,

@@ -1,7 +1,8 @@
 // assign-chat: the operator console's queue actions. The operator's own token is passed through
-// to PostgREST, so the SQL functions (004, 008) see the operator and refuse anyone else.
+// to PostgREST, so the SQL functions (004, 008, 017) see the operator and refuse anyone else.
 //
 //   POST /assign-chat            {}                  -> {"chat": <get_chat_with_details> | null}
+//                                                       (assign_next_chat: one RPC, one transaction)
 //   POST /assign-chat/release    {chat_id, reason}   -> {"released": true, "chat_id": ...}
 //   POST /assign-chat/heartbeat  {chat_id}           -> {"chat_id": ..., "last_activity_at": ...}
 //
@@ -129,17 +130,14 @@ export function createApp(env: AssignEnv, deps: AssignDeps = {}) {
   app.post("/", limitBody(MAX_JSON_BYTES), async (c) => {
     const caller = await auth.requireUser(c);
     await readJson(c, assignRequest, { emptyIsObject: true });
-    const db = clients.forUser(caller.token);
-    const chatId = await callRpc(db, "assign_chat_to_operator", {
-      p_operator_id: caller.userId,
-    }, z.string().nullable());
-    if (chatId === null) {
-      return c.json({ chat: null } satisfies z.infer<typeof assignResponse>);
-    }
-    const chat = await callRpc(db, "get_chat_with_details", {
-      p_chat_id: chatId,
-    }, chatDetails);
-    return c.json({ chat } satisfies z.infer<typeof assignResponse>);
+    // One RPC, one transaction: the assignment and its details (017) commit or fail together.
+    const answer = await callRpc(
+      clients.forUser(caller.token),
+      "assign_next_chat",
+      {},
+      assignResponse,
+    );
+    return c.json(answer satisfies z.infer<typeof assignResponse>);
   });
 
   app.post("/release", limitBody(MAX_JSON_BYTES), async (c) => {
