@@ -187,27 +187,35 @@ async function sha256(text: string): Promise<Uint8Array> {
   );
 }
 
-/** Constant-time equality of two strings (compares their SHA-256 digests, so lengths leak nothing). */
-export async function sameSecret(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([sha256(a), sha256(b)]);
+/** Constant-time equality of two SHA-256 digests. */
+function sameDigest(x: Uint8Array, y: Uint8Array): boolean {
   let diff = 0;
   for (let i = 0; i < x.length; i++) diff |= x[i] ^ y[i];
   return diff === 0;
 }
 
+/** Constant-time equality of two strings (compares their SHA-256 digests, so lengths leak nothing). */
+export async function sameSecret(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([sha256(a), sha256(b)]);
+  return sameDigest(x, y);
+}
+
 /** Accepts only a request carrying one of `keys` (secret keys, legacy service-role key). */
 export function createSecretKeyAuth(keys: string[]) {
+  // The keys' digests are made once per instance; a request costs one digest per offered value.
+  const keyDigests = Promise.all(keys.map(sha256));
   return {
     async requireSecretKey(c: Context): Promise<void> {
       const offered = [
         c.req.header("apikey") ?? null,
         bearerToken(c.req.header("authorization")),
       ].filter((v): v is string => !!v);
+      const expected = await keyDigests;
       let matched = false;
-      for (const given of offered) {
-        for (const key of keys) {
+      for (const given of await Promise.all(offered.map(sha256))) {
+        for (const key of expected) {
           // No early exit: every comparison runs, whichever matches.
-          if (await sameSecret(key, given)) matched = true;
+          if (sameDigest(key, given)) matched = true;
         }
       }
       if (!matched) {
