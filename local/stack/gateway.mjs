@@ -73,16 +73,22 @@ export function createKeyResolver(keys) {
     return token;
   }
 
-  async function legacyKeyClaims(key) {
-    const cached = verifiedJwtKeys.get(key);
+  /** The claims of a JWT this project signed (legacy anon/service_role keys are cached), or null. */
+  async function jwtClaims(token) {
+    const cached = verifiedJwtKeys.get(token);
     if (cached && (typeof cached.exp !== "number" || cached.exp * 1000 > Date.now())) return cached;
-    const claims = await verifyToken(keys, key);
+    const claims = await verifyToken(keys, token);
     if (claims && (claims.role === "anon" || claims.role === "service_role")) {
       if (verifiedJwtKeys.size > 100) verifiedJwtKeys.clear();
-      verifiedJwtKeys.set(key, claims);
-      return claims;
+      verifiedJwtKeys.set(token, claims);
     }
-    return null;
+    return claims;
+  }
+
+  /** The claims of a legacy anon or service_role JWT key, or null. */
+  async function legacyKeyClaims(key) {
+    const claims = await jwtClaims(key);
+    return claims && (claims.role === "anon" || claims.role === "service_role") ? claims : null;
   }
 
   const invalidKey = {
@@ -118,7 +124,7 @@ export function createKeyResolver(keys) {
       role = claims.role;
     } else {
       // Only a bearer JWT: a legacy key or a user's token, which must be one this project signed.
-      const claims = await legacyKeyClaims(authToken) ?? await verifyToken(keys, authToken);
+      const claims = await jwtClaims(authToken);
       if (!claims) return invalidKey;
       return { role: claims.role ?? null, authorization: `Bearer ${authToken}` };
     }
