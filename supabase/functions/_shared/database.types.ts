@@ -166,6 +166,7 @@ export type Database = {
           "last_message_at": string | null;
           "message_count": number;
           "queued_at": string | null;
+          "real_message_count": number;
           "real_user_id": string;
           "reassignment_count": number;
           "status": string;
@@ -183,6 +184,7 @@ export type Database = {
           "last_message_at"?: string | null;
           "message_count"?: number;
           "queued_at"?: string | null;
+          "real_message_count"?: number;
           "real_user_id"?: string;
           "reassignment_count"?: number;
           "status"?: string;
@@ -199,6 +201,7 @@ export type Database = {
           "last_message_at"?: string | null;
           "message_count"?: number;
           "queued_at"?: string | null;
+          "real_message_count"?: number;
           "real_user_id"?: string;
           "reassignment_count"?: number;
           "status"?: string;
