@@ -66,7 +66,7 @@ export const SIZES = {
   quick: {
     clients: 4,
     operators: 40,
-    queueUsers: 4,
+    queueUsers: 30, // 3,000 waiting: the HTTP rows assign chats too
     queueDraw: 80,
     longChatMessages: 50,
     sqlSeconds: 1,

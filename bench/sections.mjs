@@ -1,8 +1,10 @@
 // What `npm run bench` measures, one function per section. Each returns rows (lib/stats.mjs
 // makeRow) with extra fields for the chart: `section`, and for growth rows `series` and `size`.
 // SQL load comes from pgbench (lib/pgbench.mjs), HTTP load from autocannon (lib/http.mjs).
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { userAccessToken } from "../local/stack/keys.mjs";
+import { freePort } from "../local/stack/stack.mjs";
 import { claims, loadInBatches } from "./fixtures.mjs";
 import { httpLoad } from "./lib/http.mjs";
 import { pgbench } from "./lib/pgbench.mjs";
@@ -228,7 +230,37 @@ export async function benchRest({ stack, fixtures, size }) {
   ];
 }
 
-export async function benchFunctions({ stack, fixtures, size }) {
+/**
+ * A second functions server beside the stack's, started the same way but without SUPABASE_DB_URL:
+ * its functions reach SQL through the Data API (gateway, PostgREST), as they would anywhere that
+ * variable is missing. Used to measure what the direct connection saves.
+ */
+async function startDataApiFunctions(stack) {
+  const port = await freePort();
+  const { command, args, env } = stack.functionsLaunch;
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env, SUPABASE_DB_URL: "", FUNCTIONS_PORT: String(port) },
+    stdio: "ignore",
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; ; attempt++) {
+    const status = await fetch(`${url}/`).then((r) => r.status, () => 0);
+    if (status === 404) break;
+    if (attempt > 300 || child.exitCode !== null) {
+      child.kill();
+      throw new Error("the second functions server (Data API) did not start");
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, stop: () => child.kill() };
+}
+
+/**
+ * POST assign-chat through the gateway against the trivial RPC through the same gateway (SPEC 13);
+ * then the same request straight to the stack's functions server (SQL over SUPABASE_DB_URL) and to
+ * a second one without it (SQL through the Data API): what the direct connection is worth.
+ */
+export async function benchFunctions({ stack, db, fixtures, size }) {
   const url = `${stack.apiUrl}/functions/v1/assign-chat`;
   const headers = await userHeaders(stack, fixtures.writers[0], size.clients);
   await waitForRpc(`${stack.apiUrl}/rest/v1/rpc/bench_noop`, headers[0]);
@@ -242,17 +274,35 @@ export async function benchFunctions({ stack, fixtures, size }) {
     "access-control-request-method": "POST",
     "access-control-request-headers": "authorization, content-type",
   });
+  const assignJob = (target) => ({ url: target, headers: operatorHeaders, body: "{}", bodyIncludes: '"chat":{' });
   const [n, o, a] = await interleave([
     { name: "noop", job: noop(stack, headers) },
     { name: "preflight", job: { url, method: "OPTIONS", expect: 204, headers: preflightHeaders } },
-    { name: "assign-chat", job: { url, headers: operatorHeaders, body: "{}", bodyIncludes: '"chat":{' } },
+    { name: "assign-chat", job: assignJob(url) },
   ], size);
+  await requeue(db);
+
+  const dataApi = await startDataApiFunctions(stack);
+  let viaApi, viaSql;
+  try {
+    [viaApi, viaSql] = await interleave([
+      { name: "assign-chat (Data API)", job: assignJob(`${dataApi.url}/assign-chat`) },
+      { name: "assign-chat (direct)", job: assignJob(`http://127.0.0.1:${stack.internalPorts.functions}/assign-chat`) },
+    ], size);
+  } finally {
+    dataApi.stop();
+  }
+  await requeue(db);
+
   const section = "functions";
   const noopRow = makeRow("functions: bench_noop() through the gateway (trivial RPC)", n, { section });
+  const apiRow = makeRow("functions: POST assign-chat straight to a functions server without SUPABASE_DB_URL (Data API)", viaApi, { section });
   return [
     noopRow,
     makeRow("functions: OPTIONS preflight of assign-chat", o, { section }),
     makeRow("functions: POST assign-chat (operator) vs trivial RPC", a, { baseline: noopRow, target: 0.6, section }),
+    apiRow,
+    makeRow("functions: the same with SUPABASE_DB_URL (direct Postgres) vs the Data API", viaSql, { baseline: apiRow, section }),
   ];
 }
 

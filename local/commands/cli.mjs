@@ -44,6 +44,9 @@ function printStatus(state, users) {
     ["service_role key", state.SERVICE_ROLE_KEY],
     ["Paystack API URL", state.PAYSTACK_API_URL],
     ["Paystack secret key", state.PAYSTACK_SECRET_KEY],
+    ["Functions reach SQL", state.FUNCTIONS_DB && (state.FUNCTIONS_DB === "direct"
+      ? "over SUPABASE_DB_URL (assign-chat, paystack-webhook), else the Data API"
+      : "through the Data API (FANTOOO_FUNCTIONS_DB=data-api)")],
   ].filter(([, value]) => value !== undefined);
   const width = Math.max(...rows.map(([k]) => k.length));
   const kind = state.KEYS_MODE === "legacy"

@@ -138,15 +138,17 @@ export async function runTests({ root, args = [] }) {
   }
 
   // 6. The same suites of keys, Auth and functions on a legacy-key project (FANTOOO_LEGACY_JWT=1),
-  //    so that both kinds of hosted project are covered.
+  //    so that both kinds of hosted project are covered; its functions go through the Data API (no
+  //    SUPABASE_DB_URL), so that both ways from a function to SQL are covered too.
   if (wants("vitest") || wants("legacy")) {
     let legacyStack;
     try {
-      heading("vitest on a legacy-key stack (FANTOOO_LEGACY_JWT=1)");
+      heading("vitest on a legacy-key stack (FANTOOO_LEGACY_JWT=1; functions through the Data API)");
       legacyStack = await startThrowawayStack({
         root,
         prefix: "fantooo-legacy-",
         legacy: true,
+        functionsDb: "data-api",
         log: (line) => console.log(`[stack] ${line}`),
       });
       const { passed, failed, ok } = await runVitest(bin, root, legacyStack, LEGACY_SUITES);

@@ -78,10 +78,14 @@ async function waitFor(check, { what, timeoutMs = 30000, child }) {
  *
  * @param {{ root: string, dataDir: string, apiPort?: number, dbPort?: number,
  *   internalPorts?: {postgrest: number, postgrestAdmin: number, functions: number, paystack: number},
- *   jwtSecret?: string, legacy?: boolean, log?: (line: string) => void, echoFunctionLogs?: boolean }} options
+ *   jwtSecret?: string, legacy?: boolean, functionsDb?: "direct" | "data-api",
+ *   log?: (line: string) => void, echoFunctionLogs?: boolean }} options
  *
  * `legacy` (default: FANTOOO_LEGACY_JWT=1) starts a legacy-key project: HS256 user tokens and the
  * anon/service_role JWT keys only (see keys.mjs).
+ * `functionsDb` (default: FANTOOO_FUNCTIONS_DB, else "direct"): "direct" gives the functions
+ * SUPABASE_DB_URL, as hosted Supabase does, so assign-chat and the webhook call SQL over a direct
+ * connection; "data-api" leaves it out, so every function goes through the Data API.
  */
 export async function startStack(options) {
   const { root, dataDir, log = () => {}, echoFunctionLogs = false } = options;
@@ -96,6 +100,10 @@ export async function startStack(options) {
   };
   const jwtSecret = options.jwtSecret ?? process.env.FANTOOO_JWT_SECRET ?? DEFAULT_JWT_SECRET;
   const legacy = options.legacy ?? process.env.FANTOOO_LEGACY_JWT === "1";
+  const functionsDb = options.functionsDb ?? process.env.FANTOOO_FUNCTIONS_DB ?? "direct";
+  if (!["direct", "data-api"].includes(functionsDb)) {
+    throw new StackError(`FANTOOO_FUNCTIONS_DB must be direct or data-api, not ${functionsDb}`);
+  }
   if (jwtSecret.length < 32) throw new StackError("FANTOOO_JWT_SECRET must be at least 32 characters long");
   const keys = await loadProjectKeys({
     root,
@@ -280,7 +288,7 @@ export async function startStack(options) {
     const functionsEnv = {
       ...functionsEnvFile,
       SUPABASE_URL: apiUrl,
-      SUPABASE_DB_URL: cluster.url(),
+      ...(functionsDb === "direct" ? { SUPABASE_DB_URL: cluster.url() } : {}),
       // What hosted Supabase injects: the new keys and the JWKS on a project with signing keys,
       // the legacy keys on one without; both during the move. LEGACY_JWT_SECRET is the secret a
       // project still accepting HS256 tokens sets itself.
@@ -301,11 +309,12 @@ export async function startStack(options) {
       NO_COLOR: "1",
     };
     const deno = join(root, "node_modules", ".bin", "deno");
-    const functions = startChild("functions", deno, [
+    const functionsArgs = [
       "run", "--quiet", "--allow-net", "--allow-env", "--allow-read",
       "--config", join(root, "supabase", "functions", "deno.json"),
       join(root, "local", "stack", "functions-server.ts"),
-    ], functionsEnv, { echo: echoFunctionLogs });
+    ];
+    const functions = startChild("functions", deno, functionsArgs, functionsEnv, { echo: echoFunctionLogs });
     await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.functions}/`)).status === 404, {
       what: `the Edge Functions server (log: ${functions.logFile})`,
       child: functions,
@@ -355,6 +364,9 @@ export async function startStack(options) {
       paystackApiUrl,
       fakePaystack: fakePaystack !== null,
       functions: functionNames,
+      functionsDb,
+      // How the functions server was started (the bench starts a second one to compare).
+      functionsLaunch: { command: deno, args: functionsArgs, env: functionsEnv },
       users,
       cluster,
       logDir,
@@ -374,9 +386,10 @@ export async function startStack(options) {
  * and `remove()`, which deletes the folder: call it after `stop()` (logs live there until then).
  * On a failed start the folder is removed and the error carries the last lines of the logs.
  *
- * @param {{ root: string, prefix?: string, log?: (line: string) => void, legacy?: boolean }} options
+ * @param {{ root: string, prefix?: string, log?: (line: string) => void, legacy?: boolean,
+ *   functionsDb?: "direct" | "data-api" }} options
  */
-export async function startThrowawayStack({ root, prefix = "fantooo-", log, legacy }) {
+export async function startThrowawayStack({ root, prefix = "fantooo-", log, legacy, functionsDb }) {
   const dataDir = mkdtempSync(join(tmpdir(), prefix));
   const remove = () => rmSync(dataDir, { recursive: true, force: true });
   try {
@@ -395,6 +408,7 @@ export async function startThrowawayStack({ root, prefix = "fantooo-", log, lega
       internalPorts,
       log,
       legacy,
+      functionsDb,
     });
     return { ...stack, dataDir, internalPorts, remove };
   } catch (error) {
@@ -438,6 +452,8 @@ export function statusEnv(stack) {
     // Local only: the stack's data folder (logs/, pids.json of its processes, postgres/).
     STACK_DIR: stack.dataDir,
     KEYS_MODE: stack.keys.mode,
+    // How the functions reach SQL: "direct" (SUPABASE_DB_URL) or "data-api".
+    FUNCTIONS_DB: stack.functionsDb,
     PAYSTACK_SECRET_KEY: stack.paystackSecretKey,
     PAYSTACK_API_URL: stack.paystackApiUrl,
   };

@@ -22,6 +22,8 @@ export const stack = {
   jwtSecret: env.JWT_SECRET,
   /** "signing-keys" (ES256 user tokens, sb_ keys) or "legacy" (FANTOOO_LEGACY_JWT=1). */
   keysMode: env.KEYS_MODE ?? "signing-keys",
+  /** How the functions reach SQL: "direct" (SUPABASE_DB_URL, as hosted) or "data-api". */
+  functionsDb: env.FUNCTIONS_DB ?? "direct",
   /** The publishable and secret keys, or the legacy anon/service_role keys on a legacy stack. */
   publishableKey: env.PUBLISHABLE_KEY ?? env.ANON_KEY,
   secretKey: env.SECRET_KEY ?? env.SERVICE_ROLE_KEY,

@@ -410,8 +410,8 @@ describe("assign-chat maps the SQL refusals", () => {
     const chat = { id: "7a1c2b7e-1111-4111-8111-111111111111", status: "assigned", messages: [] };
     const db = fakeDb(() => ({ data: { chat }, error: null }));
     const tokens: string[] = [];
-    const forUser = (token: string) => {
-      tokens.push(token);
+    const forUser = (caller: { token: string }) => {
+      tokens.push(caller.token);
       return db.client;
     };
     const app = createAssign(env, { clients: { service: db.client, forUser } });
@@ -466,12 +466,12 @@ describe("createUserClients: one client per instance, the caller's token per cal
       const { port } = server.address() as AddressInfo;
       const forUser = createUserClients({ ...env, SUPABASE_URL: `http://127.0.0.1:${port}` });
       const [a, b] = await Promise.all([
-        forUser("token-a").rpc("assign_next_chat", {}),
-        forUser("token-b").rpc("assign_next_chat", {}),
+        forUser({ token: "token-a", claims: {} }).rpc("assign_next_chat", {}),
+        forUser({ token: "token-b", claims: {} }).rpc("assign_next_chat", {}),
       ]);
       expect(a.data).toEqual({ chat: null });
       expect(b.data).toEqual({ chat: null });
-      await forUser("token-c").rpc("get_chat_with_details", { p_chat_id: "c" });
+      await forUser({ token: "token-c", claims: {} }).rpc("get_chat_with_details", { p_chat_id: "c" });
       expect(seen.map((r) => r.path)).toEqual([
         "/rest/v1/rpc/assign_next_chat",
         "/rest/v1/rpc/assign_next_chat",

@@ -93,6 +93,21 @@ const jwksJson = z.preprocess(
 /** Where the Supabase project is. */
 export const projectEnv = { SUPABASE_URL: httpUrl };
 
+/**
+ * The database's own connection string, which hosted Supabase sets for every function. When set,
+ * the hot paths call SQL over it (postgres.ts) instead of through the Data API.
+ */
+export const databaseEnv = {
+  SUPABASE_DB_URL: z.preprocess(
+    blankAsUnset,
+    z.string({ error: "must be a string" })
+      .regex(/^postgres(ql)?:\/\//, {
+        error: "must be a postgresql:// connection string",
+      })
+      .optional(),
+  ),
+};
+
 /** The key clients use to act as a caller (publishable, or the legacy anon key). */
 export const publishableKeyEnv = {
   SUPABASE_PUBLISHABLE_KEYS: namedKeys,

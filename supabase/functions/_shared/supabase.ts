@@ -4,23 +4,30 @@
 // that PostgREST, RLS and auth.uid() see the caller.
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import type { z } from "zod";
+import type { Caller } from "./auth.ts";
 import type { Database } from "./database.types.ts";
 import { publishableKey, serviceKey } from "./env.ts";
-import { DatabaseError, toThrowable } from "./db-errors.ts";
+import { DatabaseError, type DbError, toThrowable } from "./db-errors.ts";
 
 /** A client typed with the database's generated types (npm run gen:types). */
 export type Db = SupabaseClient<Database>;
 
-type Rpc = Db["rpc"];
+/** What an RPC answers: supabase-js's {data, error}, whichever way the call went. */
+export type RpcResult = { data: unknown; error: DbError | null };
 
-/** What a caller's calls need: the RPCs, each sent with the caller's token. */
-export type UserDb = Pick<Db, "rpc">;
+/**
+ * What calling SQL functions needs, through the Data API (supabase-js) or a direct connection
+ * (postgres.ts): the function's name and its named arguments.
+ */
+export type RpcClient = {
+  rpc(fn: string, args?: Record<string, unknown>): PromiseLike<RpcResult>;
+};
 
 export type Clients = {
   /** Bypasses RLS: server-side work only. */
   service: Db;
-  /** Acts as the caller whose access token is given. */
-  forUser(accessToken: string): UserDb;
+  /** Acts as the caller (a token auth.ts verified). */
+  forUser(caller: Pick<Caller, "token" | "claims">): RpcClient;
 };
 
 type PublicFunctions = Database["public"]["Functions"];
@@ -52,11 +59,15 @@ export function createUserClients(env: KeyEnv): Clients["forUser"] {
     publishableKey(env),
     serverSide,
   );
-  return (accessToken) => {
-    const authorization = `Bearer ${accessToken}`;
-    const rpc = (...call: Parameters<Rpc>) =>
-      client.rpc(...call).setHeader("Authorization", authorization);
-    return { rpc: rpc as Rpc };
+  return (caller) => {
+    const authorization = `Bearer ${caller.token}`;
+    return {
+      rpc: (fn, args) =>
+        client.rpc(fn as never, args as never).setHeader(
+          "Authorization",
+          authorization,
+        ),
+    };
   };
 }
 
@@ -69,7 +80,7 @@ export async function callRpc<
   F extends keyof PublicFunctions & string,
   S extends z.ZodType,
 >(
-  client: UserDb,
+  client: RpcClient,
   fn: F,
   args: PublicFunctions[F]["Args"],
   schema: S,

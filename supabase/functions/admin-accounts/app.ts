@@ -136,7 +136,7 @@ export function createApp(env: AdminAccountsEnv, deps: AdminAccountsDeps = {}) {
     const caller = await auth.requireUser(c);
     const request = await readJson(c, createAccountRequest);
     const isAdmin = await callRpc(
-      clients.forUser(caller.token),
+      clients.forUser(caller),
       "is_admin",
       {},
       z.boolean(),

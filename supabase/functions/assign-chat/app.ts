@@ -1,5 +1,7 @@
-// assign-chat: the operator console's queue actions. The operator's own token is passed through
-// to PostgREST, so the SQL functions (004, 008, 017) see the operator and refuse anyone else.
+// assign-chat: the operator console's queue actions. The SQL functions (004, 008, 017, 018) run as
+// the operator (its verified claims), so they see the operator and refuse anyone else: over a direct
+// Postgres connection when SUPABASE_DB_URL is set (postgres.ts: the hot path), else through the
+// Data API with the operator's own token.
 //
 //   POST /assign-chat            {}                  -> {"chat": <get_chat_with_details> | null}
 //                                                       (assign_next_chat: one RPC, one transaction)
@@ -11,6 +13,7 @@
 import { z } from "zod";
 import { createUserAuth } from "../_shared/auth.ts";
 import {
+  databaseEnv,
   projectEnv,
   publishableKeyEnv,
   requireKeys,
@@ -30,6 +33,7 @@ import {
   postRoute,
   security,
 } from "../_shared/openapi.ts";
+import { createDirectDb } from "../_shared/postgres.ts";
 import {
   callRpc,
   type Clients,
@@ -41,6 +45,7 @@ export const envSchema = z.object({
   ...projectEnv,
   ...publishableKeyEnv,
   ...userTokenEnv,
+  ...databaseEnv,
 }).superRefine(requireKeys("publishable"));
 export type AssignEnv = z.infer<typeof envSchema>;
 
@@ -119,7 +124,11 @@ export const routes = {
 };
 
 export function createApp(env: AssignEnv, deps: AssignDeps = {}) {
-  const clients = deps.clients ?? { forUser: createUserClients(env) };
+  const clients = deps.clients ?? {
+    forUser: env.SUPABASE_DB_URL
+      ? createDirectDb(env.SUPABASE_DB_URL).forUser
+      : createUserClients(env),
+  };
   const auth = createUserAuth(env);
   const app = createFunctionApp("assign-chat", {
     cors: true,
@@ -132,7 +141,7 @@ export function createApp(env: AssignEnv, deps: AssignDeps = {}) {
     await readJson(c, assignRequest, { emptyIsObject: true });
     // One RPC, one transaction: the assignment and its details (017) commit or fail together.
     const answer = await callRpc(
-      clients.forUser(caller.token),
+      clients.forUser(caller),
       "assign_next_chat",
       {},
       assignResponse,
@@ -144,7 +153,7 @@ export function createApp(env: AssignEnv, deps: AssignDeps = {}) {
     const caller = await auth.requireUser(c);
     const { chat_id, reason } = await readJson(c, releaseRequest);
     await callRpc(
-      clients.forUser(caller.token),
+      clients.forUser(caller),
       "release_and_reassign_chat",
       { p_chat_id: chat_id, p_reason: reason },
       z.boolean(),
@@ -158,7 +167,7 @@ export function createApp(env: AssignEnv, deps: AssignDeps = {}) {
     const caller = await auth.requireUser(c);
     const { chat_id } = await readJson(c, heartbeatRequest);
     const at = await callRpc(
-      clients.forUser(caller.token),
+      clients.forUser(caller),
       "operator_heartbeat",
       { p_chat_id: chat_id },
       z.string(),

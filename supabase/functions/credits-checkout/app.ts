@@ -185,7 +185,7 @@ export function createApp(env: CheckoutEnv, deps: CheckoutDeps = {}) {
     const checkout = await withRetryAfter(
       c,
       callRpc(
-        clients.forUser(caller.token),
+        clients.forUser(caller),
         "start_checkout",
         { p_package_id: package_id },
         startedCheckout,
@@ -242,7 +242,7 @@ export function createApp(env: CheckoutEnv, deps: CheckoutDeps = {}) {
     const transaction = await withRetryAfter(
       c,
       callRpc(
-        clients.forUser(caller.token),
+        clients.forUser(caller),
         "start_payment_verify",
         { p_reference: reference },
         verifyClaim,

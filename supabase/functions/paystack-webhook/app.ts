@@ -10,6 +10,7 @@
 // Paystack stops retrying; a database failure is a 500, so Paystack retries later.
 import { z } from "zod";
 import {
+  databaseEnv,
   paystackSecretEnv,
   projectEnv,
   requireKeys,
@@ -32,7 +33,12 @@ import {
   parsePaystackEvent,
   paystackEventEnvelope,
 } from "../_shared/paystack/webhook-event.ts";
-import { callRpc, createServiceClient, type Db } from "../_shared/supabase.ts";
+import { createDirectDb } from "../_shared/postgres.ts";
+import {
+  callRpc,
+  createServiceClient,
+  type RpcClient,
+} from "../_shared/supabase.ts";
 import { checkSource } from "./source-ip.ts";
 
 /** What the webhook reads from its environment: no user keys, only Paystack's signature secret. */
@@ -41,10 +47,11 @@ export const envSchema = z.object({
   ...secretKeyEnv,
   ...paystackSecretEnv,
   ...webhookSourceEnv,
+  ...databaseEnv,
 }).superRefine(requireKeys("secret"));
 export type WebhookEnv = z.infer<typeof envSchema>;
 
-export type WebhookDeps = { service?: Db };
+export type WebhookDeps = { service?: RpcClient };
 
 export const webhookResponse = z.object({
   received: z.literal(true),
@@ -81,7 +88,12 @@ export const routes = {
 };
 
 export function createApp(env: WebhookEnv, deps: WebhookDeps = {}) {
-  const service = deps.service ?? createServiceClient(env);
+  // The event is recorded as service_role: over a direct connection when SUPABASE_DB_URL is set
+  // (postgres.ts: the hot path), else through the Data API.
+  const service = deps.service ??
+    (env.SUPABASE_DB_URL
+      ? createDirectDb(env.SUPABASE_DB_URL).service
+      : createServiceClient(env));
   const app = createFunctionApp("paystack-webhook", {
     cors: false,
     description: "Paystack's event notifications.",

@@ -1,0 +1,94 @@
+// The functions' direct way to SQL (supabase/functions/_shared/postgres.ts), on the stack's
+// database: each call runs as the caller it is given (role and verified claims, transaction-local,
+// as PostgREST sets them), answers what the Data API answers for the same call, refuses with the
+// fields db-errors.ts maps, and leaves nothing of one caller on a pooled connection for the next.
+import { afterAll, describe, expect, it } from "vitest";
+import { createDirectDb } from "../../supabase/functions/_shared/postgres.ts";
+import { closeDb, db, stack, userClient } from "../support/stack.ts";
+
+const ALICE = "11111111-1111-4111-8111-111111111111"; // real user, seeded chat c..01
+const BRIAN = "22222222-2222-4222-8222-222222222222"; // real user
+const OLIVIA = "33333333-3333-4333-8333-333333333333"; // operator
+const ADMIN = "55555555-5555-4555-8555-555555555555";
+const ALICE_CHAT = "c0000000-0000-4000-8000-000000000001";
+
+const claimsOf = (sub: string) => ({ claims: { sub, role: "authenticated", aud: "authenticated" } });
+
+// One connection: every call below reuses it, so what one caller set must not reach the next.
+const direct = createDirectDb(stack.dbUrl, { max: 1 });
+afterAll(async () => {
+  await direct.end();
+  await closeDb();
+});
+
+describe("createDirectDb", () => {
+  it("runs each call as its caller, one after another on one connection", async () => {
+    const answers = [];
+    for (const [who, fn] of [[ADMIN, "is_admin"], [ALICE, "is_admin"], [ALICE, "is_real_user"], [OLIVIA, "is_real_user"], [OLIVIA, "is_operator"]] as const) {
+      answers.push((await direct.forUser(claimsOf(who)).rpc(fn)).data);
+    }
+    expect(answers).toEqual([true, false, true, false, true]);
+    // The service role has no user: it is nobody's admin, and no user's claims are left behind.
+    expect(await direct.service.rpc("is_admin")).toEqual({ data: false, error: null });
+  });
+
+  it("callers at once each get their own answer", async () => {
+    const users = Array.from({ length: 20 }, (_, i) => (i % 2 ? ADMIN : BRIAN));
+    const parallel = createDirectDb(stack.dbUrl, { max: 4 });
+    try {
+      const answers = await Promise.all(users.map((u) => parallel.forUser(claimsOf(u)).rpc("is_admin")));
+      expect(answers.map((a) => a.data)).toEqual(users.map((u) => u === ADMIN));
+    } finally {
+      await parallel.end();
+    }
+  });
+
+  it("answers what the Data API answers for the same call", async () => {
+    const viaApi = await userClient(ALICE).rpc("message_price", { p_chat_id: ALICE_CHAT, p_at: "2026-06-01T12:00:00Z" });
+    const viaSql = await direct.forUser(claimsOf(ALICE)).rpc("message_price", { p_chat_id: ALICE_CHAT, p_at: "2026-06-01T12:00:00Z" });
+    expect(viaApi.error).toBeNull();
+    expect(viaSql).toEqual({ data: viaApi.data, error: null });
+    expect(typeof viaSql.data).toBe("number");
+  });
+
+  it("refuses as the SQL function refuses, with the fields the Data API gives", async () => {
+    const viaApi = await userClient(BRIAN).rpc("message_price", { p_chat_id: ALICE_CHAT });
+    const viaSql = await direct.forUser(claimsOf(BRIAN)).rpc("message_price", { p_chat_id: ALICE_CHAT });
+    expect(viaSql.data).toBeNull();
+    expect(viaSql.error).toMatchObject({ code: "PT404", message: "chat_not_found" });
+    expect(viaSql.error).toEqual({
+      code: viaApi.error?.code,
+      message: viaApi.error?.message,
+      details: viaApi.error?.details,
+      hint: viaApi.error?.hint,
+    });
+  });
+
+  it("RLS applies: a real user is not trusted with another's work", async () => {
+    const { error } = await direct.forUser(claimsOf(ALICE)).rpc("sweep_idle_chats");
+    expect(error?.code).toBe("42501"); // no execute for authenticated
+  });
+
+  it("leaves out undefined arguments and sends the others typed by the function", async () => {
+    const { data, error } = await direct.forUser(claimsOf(ALICE)).rpc("message_price", {
+      p_chat_id: ALICE_CHAT,
+      p_at: undefined,
+    });
+    expect(error).toBeNull();
+    expect(Number.isInteger(data)).toBe(true);
+  });
+
+  it("refuses names that are not SQL identifiers, before anything is sent", async () => {
+    await expect(direct.service.rpc("is_admin(); drop table public.messages; --")).rejects.toThrow(/not a SQL function call/);
+    await expect(direct.service.rpc("is_admin", { "p); drop table public.messages; --": 1 })).rejects.toThrow(
+      /not a SQL function call/,
+    );
+    expect((await db().query("select to_regclass('public.messages') is not null as kept")).rows[0].kept).toBe(true);
+  });
+
+  it("a set-returning function is refused rather than cut to its first row", async () => {
+    await expect(direct.forUser(claimsOf(ALICE)).rpc("get_available_fictional_profiles")).rejects.toThrow(
+      /rows where one value was expected/,
+    );
+  });
+});
