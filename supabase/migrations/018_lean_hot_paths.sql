@@ -14,7 +14,9 @@
 --     makes anyway; pricing reads it instead of counting messages (prior_real_messages).
 --   * The helpers every policy and hot function calls (is_admin, is_operator, is_real_user,
 --     is_trusted_caller, is_operator_id, chat_status_transition_allowed, time_in_window,
---     message_price, prior_real_messages) are plpgsql instead of sql, with the same bodies. A
+--     message_price, prior_real_messages) are plpgsql instead of sql, with the same bodies;
+--     message_price's formula moves to private.price_under(settings row, ...), so the trigger,
+--     which reads the settings row with the chat, does not read it again. A
 --     function with `set search_path` is never inlined, and an sql one is parsed and planned again
 --     in every statement that calls it; plpgsql keeps its plans for the session (bench/README.md
 --     shows the difference per call). The public RPC wrappers of the assignment are plpgsql too.
@@ -158,9 +160,47 @@ begin
 end;
 $$;
 
--- The price in credits of a real-user message (006): 0 for the first settings.free_messages, else
--- ceil(base_price x time-of-day factor x featured factor), at least 1; null without a settings row.
--- Internal; used by the message trigger (apply_message) and message_price.
+-- The price in credits of a real-user message under the given settings row (006's rules): 0 for the
+-- first free_messages, else ceil(base_price x time-of-day factor x featured factor), at least 1.
+-- Reads nothing, so the message trigger, which has the settings row from its first query, prices
+-- without reading it again. Internal helper.
+create function private.price_under(
+  p_settings public.settings,
+  p_prior_real_messages integer,
+  p_at timestamptz,
+  p_is_featured boolean
+)
+returns integer
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v_local time;
+begin
+  if p_prior_real_messages < p_settings.free_messages then
+    return 0;
+  end if;
+  v_local := (p_at at time zone p_settings.timezone)::time;
+  return greatest(1, ceil(
+           p_settings.base_price
+           * case
+               when private.time_in_window(v_local, p_settings.night_starts, p_settings.night_ends)
+                 then p_settings.night_factor
+               when private.time_in_window(v_local, p_settings.early_starts, p_settings.early_ends)
+                 then p_settings.early_factor
+               else 1
+             end
+           * case when p_is_featured then p_settings.featured_factor else 1 end
+         ))::integer;
+end;
+$$;
+
+revoke all on function private.price_under(public.settings, integer, timestamptz, boolean)
+  from public, anon, authenticated, service_role;
+
+-- The price in credits of a real-user message (006), under the current settings row; null without
+-- one. Deterministic for a given settings row, so tests freeze time by passing p_at. Internal.
 create or replace function private.message_price(p_prior_real_messages integer, p_at timestamptz, p_is_featured boolean)
 returns integer
 language plpgsql
@@ -169,27 +209,12 @@ set search_path = ''
 as $$
 declare
   v_settings public.settings;
-  v_local time;
 begin
   select * into v_settings from public.settings s where s.id;
   if not found then
     return null;
   end if;
-  if p_prior_real_messages < v_settings.free_messages then
-    return 0;
-  end if;
-  v_local := (p_at at time zone v_settings.timezone)::time;
-  return greatest(1, ceil(
-           v_settings.base_price
-           * case
-               when private.time_in_window(v_local, v_settings.night_starts, v_settings.night_ends)
-                 then v_settings.night_factor
-               when private.time_in_window(v_local, v_settings.early_starts, v_settings.early_ends)
-                 then v_settings.early_factor
-               else 1
-             end
-           * case when p_is_featured then v_settings.featured_factor else 1 end
-         ))::integer;
+  return private.price_under(v_settings, p_prior_real_messages, p_at, p_is_featured);
 end;
 $$;
 
@@ -234,8 +259,7 @@ as $$
 declare
   v_trusted boolean := private.is_trusted_caller();
   v_caller uuid := auth.uid();
-  v_real_user_id uuid;
-  v_is_featured boolean;
+  v_chat record;
   v_credits integer;
   v_user_active boolean;
   v_status text;
@@ -276,18 +300,20 @@ begin
     return new;
   end if;
 
-  select c.real_user_id, f.is_featured into v_real_user_id, v_is_featured
+  -- The chat's user and profile, and the settings that price the message, in one read.
+  select c.real_user_id, f.is_featured, s as settings into v_chat
     from public.chats c
     join public.fictional_users f on f.id = c.fictional_user_id
-   where c.id = new.chat_id;
-  if not found or (not v_trusted and v_real_user_id is distinct from v_caller) then
+    cross join public.settings s
+   where c.id = new.chat_id and s.id;
+  if not found or (not v_trusted and v_chat.real_user_id is distinct from v_caller) then
     return new; -- the foreign key or the insert policy refuses the row
   end if;
 
   -- The real user's row, then the chat's. What they say now is what counts: the insert policy saw
   -- the statement's snapshot, from before any close or deactivation this insert waited for.
   select r.credits, r.is_active into v_credits, v_user_active
-    from public.real_users r where r.id = v_real_user_id
+    from public.real_users r where r.id = v_chat.real_user_id
      for update;
   if not v_trusted and not v_user_active then
     perform errors.raise_error('account_deactivated');
@@ -308,13 +334,13 @@ begin
     perform errors.raise_error('chat_closed');
   end if;
 
-  v_price := private.message_price(v_prior, new.created_at, v_is_featured);
+  v_price := private.price_under(v_chat.settings, v_prior, new.created_at, v_chat.is_featured);
   if v_credits < v_price then
     perform errors.raise_error('insufficient_credits',
       format('This message costs %s credits; the balance is %s.', v_price, v_credits));
   end if;
   if v_price > 0 then
-    update public.real_users r set credits = r.credits - v_price where r.id = v_real_user_id;
+    update public.real_users r set credits = r.credits - v_price where r.id = v_chat.real_user_id;
   end if;
   new.credits_charged := v_price;
   return new;

@@ -10,7 +10,7 @@ drop trigger apply_message on public.messages;
 drop function private.apply_message();
 alter table public.chats drop column real_message_count;
 
--- The helpers as 003, 004, 006 and 008 wrote them.
+-- The helpers as 003, 004, 006 and 008 wrote them (message_price first: it calls price_under).
 
 create or replace function api_private.is_admin()
 returns boolean
@@ -123,6 +123,8 @@ as $$
     from public.settings s
    where s.id;
 $$;
+
+drop function private.price_under(public.settings, integer, timestamptz, boolean);
 
 create or replace function private.prior_real_messages(p_chat_id uuid)
 returns integer
