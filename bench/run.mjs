@@ -153,7 +153,14 @@ export async function runBench({ root, args = [], onResult } = {}) {
   let ok = true;
   const started = Date.now();
   try {
-    stack = await startThrowawayStack({ root, prefix: "fantooo-bench-", log: (line) => console.log(`[stack] ${line}`) });
+    // Functions on SUPABASE_DB_URL, as hosted (whatever FANTOOO_FUNCTIONS_DB says): the functions
+    // section compares that with a second functions server on the Data API.
+    stack = await startThrowawayStack({
+      root,
+      prefix: "fantooo-bench-",
+      functionsDb: "direct",
+      log: (line) => console.log(`[stack] ${line}`),
+    });
     console.log(`[bench] stack up in ${((Date.now() - started) / 1000).toFixed(1)} s at ${stack.apiUrl}`);
     db = new pg.Client({ connectionString: stack.dbUrl });
     await db.connect();

@@ -182,13 +182,17 @@ async function waitForRpc(url, headers) {
  * once more, so that a slower or faster period of the machine hits each alike. Returns one pooled
  * measurement per load, in the order given (plus each load's runs, for checks).
  */
-async function interleave(loads, size) {
-  for (const { job } of loads) await httpLoad({ ...job, durationS: size.httpWarmupS });
+async function interleave(loads, size, { before = async () => {} } = {}) {
+  const run = async (job, durationS) => {
+    await before();
+    return httpLoad({ ...job, durationS });
+  };
+  for (const { job } of loads) await run(job, size.httpWarmupS);
   const runs = loads.map(() => []);
   for (let round = 0; round < size.httpRounds; round++) {
-    for (const [i, { job }] of loads.entries()) runs[i].push(await httpLoad({ ...job, durationS: size.httpSeconds }));
+    for (const [i, { job }] of loads.entries()) runs[i].push(await run(job, size.httpSeconds));
   }
-  runs[0].push(await httpLoad({ ...loads[0].job, durationS: size.httpSeconds }));
+  runs[0].push(await run(loads[0].job, size.httpSeconds));
   return runs.map((r, i) => {
     const measurement = pool(r);
     throwOnErrors(loads[i].name, measurement);
@@ -231,15 +235,15 @@ export async function benchRest({ stack, fixtures, size }) {
 }
 
 /**
- * A second functions server beside the stack's, started the same way but without SUPABASE_DB_URL:
- * its functions reach SQL through the Data API (gateway, PostgREST), as they would anywhere that
- * variable is missing. Used to measure what the direct connection saves.
+ * A second functions server beside the stack's, started the same way but with FUNCTIONS_DB=data-api:
+ * its functions reach SQL through the Data API (gateway, PostgREST), as they do without a
+ * connection string. Used to measure what the direct connection saves.
  */
 async function startDataApiFunctions(stack) {
   const port = await freePort();
   const { command, args, env } = stack.functionsLaunch;
   const child = spawn(command, args, {
-    env: { ...process.env, ...env, SUPABASE_DB_URL: "", FUNCTIONS_PORT: String(port) },
+    env: { ...process.env, ...env, FUNCTIONS_DB: "data-api", FUNCTIONS_PORT: String(port) },
     stdio: "ignore",
   });
   const url = `http://127.0.0.1:${port}`;
@@ -285,10 +289,11 @@ export async function benchFunctions({ stack, db, fixtures, size }) {
   const dataApi = await startDataApiFunctions(stack);
   let viaApi, viaSql;
   try {
+    // Each run starts from the same queue: the operators hold nothing, every chat waits.
     [viaApi, viaSql] = await interleave([
       { name: "assign-chat (Data API)", job: assignJob(`${dataApi.url}/assign-chat`) },
       { name: "assign-chat (direct)", job: assignJob(`http://127.0.0.1:${stack.internalPorts.functions}/assign-chat`) },
-    ], size);
+    ], size, { before: () => requeue(db) });
   } finally {
     dataApi.stop();
   }

@@ -109,11 +109,13 @@ on conflict (message_id) do nothing;
 -- Make the chats' bookkeeping match the messages above whatever the message triggers did.
 update public.chats c
 set message_count = m.n,
+    real_message_count = m.real_n,
     last_message_at = m.last_at,
     status = case when c.id = 'c0000000-0000-4000-8000-000000000002' then 'waiting' else 'idle' end,
     queued_at = case when c.id = 'c0000000-0000-4000-8000-000000000002' then m.first_at end
 from (
-  select chat_id, count(*)::int as n, max(created_at) as last_at, min(created_at) as first_at
+  select chat_id, count(*)::int as n, count(*) filter (where sender_type = 'real')::int as real_n,
+         max(created_at) as last_at, min(created_at) as first_at
   from public.messages
   where chat_id in ('c0000000-0000-4000-8000-000000000001', 'c0000000-0000-4000-8000-000000000002')
   group by chat_id

@@ -21,8 +21,7 @@
 --     in every statement that calls it; plpgsql keeps its plans for the session (bench/README.md
 --     shows the difference per call). The public RPC wrappers of the assignment are plpgsql too.
 --   * assign_chat_to_operator: an operator assigning for itself is not checked twice (the lock of
---     its row is the operator check); the operator's row is locked by the update that touches its
---     last_activity_at; the chat is dequeued and marked assigned in one statement.
+--     its row is the operator check); the chat is dequeued and marked assigned in one statement.
 --   * The insert policy on messages probes the chat (or the caller's open assignment of it) by key
 --     instead of listing every chat of the caller.
 --   * guard_real_user_update and guard_operator_update (003, 016) fire only when a column they guard
@@ -279,6 +278,9 @@ begin
            last_activity_at = now()
      where o.id = v_caller;
     v_operator := found;
+    if not (v_operator or v_trusted) then
+      return new; -- not an operator's answer: the insert policy refuses the row
+    end if;
     update public.chats c
        set message_count = c.message_count + 1,
            last_message_at = greatest(c.last_message_at, new.created_at),
@@ -413,10 +415,11 @@ create trigger guard_operator_update
 
 -- Gives the operator the oldest waiting chat and returns its id, or null when no chat waits; the
 -- contract of 008 (see there): PT403 not_operator, PT409 operator_unavailable, PT409 at_capacity,
--- 42501 forbidden for an operator acting for another. The operator's row is locked first (by the
--- update that touches its last_activity_at), so concurrent calls for one operator run one after
--- another and cannot exceed its capacity; the chat is taken FOR UPDATE SKIP LOCKED. Callers: an
--- operator for itself (p_operator_id defaults to the caller), admins and service_role for any.
+-- 42501 forbidden for an operator acting for another. The operator's row is locked first, so
+-- concurrent calls for one operator run one after another and cannot exceed its capacity; the chat
+-- is taken FOR UPDATE SKIP LOCKED and marked assigned in the same statement. last_activity_at is
+-- touched only when a chat is assigned (asking is no sign of life: SPEC 11). Callers: an operator
+-- for itself (p_operator_id defaults to the caller), admins and service_role for any.
 create or replace function api_private.assign_chat_to_operator(p_operator_id uuid default null)
 returns uuid
 language plpgsql
@@ -437,9 +440,10 @@ begin
     perform private.require_acting_for_operator(v_operator_id);
   end if;
 
-  update public.operators o set last_activity_at = now()
+  select o.is_active, o.status, o.max_concurrent_chats into v_is_active, v_status, v_capacity
+    from public.operators o
    where o.id = v_operator_id
-  returning o.is_active, o.status, o.max_concurrent_chats into v_is_active, v_status, v_capacity;
+     for no key update;
   if not found then
     if v_operator_id = v_caller and not (private.is_trusted_caller() or api_private.is_admin()) then
       perform errors.raise_error('not_operator');
@@ -477,6 +481,7 @@ begin
   values (v_chat_id, v_operator_id, now());
   insert into public.operator_activity (operator_id, chat_id, assigned_at, last_activity_at)
   values (v_operator_id, v_chat_id, now(), now());
+  update public.operators o set last_activity_at = now() where o.id = v_operator_id;
 
   return v_chat_id;
 end;

@@ -1,10 +1,10 @@
 -- The lean hot paths of 018: one trigger path for a message (apply_message before the insert, the
 -- author after it for fictional messages only), chats.real_message_count pricing the next message
 -- whatever the chat holds, the insert policy probing the chat by key, and assign_chat_to_operator's
--- shortened checks (an operator for itself, for another, a non-operator, the lock of its row).
+-- shortened checks (an operator for itself, for another, a non-operator; asking is no sign of life).
 begin;
 set local search_path = extensions, public;
-select plan(24);
+select plan(26);
 \ir fixtures/authenticate.psql
 
 -- The queue is global: start from no chats at all (seed data included; rolled back at the end).
@@ -19,9 +19,9 @@ insert into auth.users (id, email) values
   ('28000000-0000-4000-8000-0000000000b2', 'omar.28@fantooo.local'),
   ('28000000-0000-4000-8000-0000000000e1', 'adam.28@fantooo.local');
 insert into public.admins (id, name) values ('28000000-0000-4000-8000-0000000000e1', 'Adam');
-insert into public.operators (id, name, status) values
-  ('28000000-0000-4000-8000-0000000000b1', 'Olga', 'available'),
-  ('28000000-0000-4000-8000-0000000000b2', 'Omar', 'available');
+insert into public.operators (id, name, status, max_concurrent_chats) values
+  ('28000000-0000-4000-8000-0000000000b1', 'Olga', 'available', 5),
+  ('28000000-0000-4000-8000-0000000000b2', 'Omar', 'available', 5);
 insert into public.real_users (id, display_name, age, gender, looking_for, credits) values
   ('28000000-0000-4000-8000-000000000001', 'Ruby', 30, 'female', 'male', 100),
   ('28000000-0000-4000-8000-000000000002', 'Rex', 31, 'male', 'male', 100);
@@ -120,6 +120,16 @@ select results_eq(
   $$values ('28000000-0000-4000-8000-0000000000c1'::uuid, '28000000-0000-4000-8000-0000000000b1'::uuid, true, 'assigned'::text),
            ('28000000-0000-4000-8000-0000000000c2'::uuid, '28000000-0000-4000-8000-0000000000b2'::uuid, true, 'assigned'::text)$$,
   'each assignment has its open row, its activity row and an assigned chat');
+
+-- Nothing waits now (c3 is idle): asking changes nothing, not even the operator's sign of life.
+update public.operators set last_activity_at = now() - interval '1 hour'
+ where id = '28000000-0000-4000-8000-0000000000b1';
+select tests.authenticate_as('28000000-0000-4000-8000-0000000000b1');
+select is(public.assign_chat_to_operator(), null, 'with nothing waiting olga gets null');
+select tests.clear_authentication();
+select ok((select last_activity_at < now() - interval '59 minutes' from public.operators
+            where id = '28000000-0000-4000-8000-0000000000b1'),
+  'an ask that assigns nothing is no sign of life (last_activity_at unchanged)');
 
 select * from finish();
 rollback;

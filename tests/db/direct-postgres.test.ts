@@ -24,11 +24,12 @@ afterAll(async () => {
 describe("createDirectDb", () => {
   it("runs each call as its caller, one after another on one connection", async () => {
     const answers = [];
-    for (const [who, fn] of [[ADMIN, "is_admin"], [ALICE, "is_admin"], [ALICE, "is_real_user"], [OLIVIA, "is_real_user"], [OLIVIA, "is_operator"]] as const) {
+    for (const [who, fn] of [[ALICE, "is_admin"], [ALICE, "is_real_user"], [OLIVIA, "is_real_user"], [OLIVIA, "is_operator"], [ADMIN, "is_admin"]] as const) {
       answers.push((await direct.forUser(claimsOf(who)).rpc(fn)).data);
     }
-    expect(answers).toEqual([true, false, true, false, true]);
-    // The service role has no user: it is nobody's admin, and no user's claims are left behind.
+    expect(answers).toEqual([false, true, false, true, true]);
+    // Right after the admin, on the same connection: the service role has no user, so it is
+    // nobody's admin; were the admin's claims left behind, this would say true.
     expect(await direct.service.rpc("is_admin")).toEqual({ data: false, error: null });
   });
 
@@ -64,9 +65,22 @@ describe("createDirectDb", () => {
     });
   });
 
-  it("RLS applies: a real user is not trusted with another's work", async () => {
+  it("the role is set: authenticated may not even execute what only service_role may", async () => {
     const { error } = await direct.forUser(claimsOf(ALICE)).rpc("sweep_idle_chats");
-    expect(error?.code).toBe("42501"); // no execute for authenticated
+    // Run as the connection's own user, the call would reach the function and be refused there
+    // (42501 forbidden, the claims not being trusted); as authenticated it never starts.
+    expect(error).toMatchObject({ code: "42501", message: "permission denied for function sweep_idle_chats" });
+  });
+
+  it("each role gets its own statement_timeout, as PostgREST applies the role's settings", async () => {
+    const { rows } = await db().query(`
+      select r.rolname, c.setting from pg_db_role_setting s join pg_roles r on r.oid = s.setrole,
+             unnest(s.setconfig) c(setting)
+       where r.rolname in ('authenticated', 'service_role') and c.setting like 'statement\\_timeout=%'`);
+    const expected = { authenticated: null, service_role: null } as Record<string, string | null>;
+    for (const row of rows) expected[row.rolname] = row.setting.split("=")[1];
+    expect(expected.authenticated).not.toBeNull(); // the stack sets it, as Supabase does (8s)
+    expect(await direct.roleTimeouts()).toEqual(expected);
   });
 
   it("leaves out undefined arguments and sends the others typed by the function", async () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { allServiceKeys, loadEnv as loadWith, publishableKey, serviceKey } from "../../supabase/functions/_shared/env.ts";
+import {
+  allServiceKeys,
+  directDbUrl,
+  loadEnv as loadWith,
+  publishableKey,
+  serviceKey,
+} from "../../supabase/functions/_shared/env.ts";
 import { envSchema as assignEnv } from "../../supabase/functions/assign-chat/app.ts";
 import { envSchema as checkoutEnv } from "../../supabase/functions/credits-checkout/app.ts";
 import { envSchema as sweeperEnv } from "../../supabase/functions/idle-sweeper/app.ts";
@@ -88,6 +94,36 @@ describe("loadEnv names every missing or invalid variable", () => {
     for (const problem of problems) expect(message).toContain(problem);
     const named = message.replace("Invalid function environment: ", "").split("; ");
     expect(named).toHaveLength(problems.length);
+  });
+});
+
+describe("how assign-chat and the webhook reach SQL (directDbUrl)", () => {
+  const DB = "postgresql://postgres:pw@db.example.supabase.co:5432/postgres";
+  const POOLER = "postgresql://postgres.ref:pw@aws-0-eu.pooler.supabase.com:6543/postgres";
+  const cases: Array<[string, Record<string, string | undefined>, string | null, number]> = [
+    ["the injected SUPABASE_DB_URL, 3 connections per instance", { SUPABASE_DB_URL: DB }, DB, 3],
+    ["FUNCTIONS_DB_URL (e.g. the pooler) over SUPABASE_DB_URL", { SUPABASE_DB_URL: DB, FUNCTIONS_DB_URL: POOLER }, POOLER, 3],
+    ["the Data API without a connection string", {}, null, 3],
+    ["the Data API with FUNCTIONS_DB=data-api, whatever is set", { SUPABASE_DB_URL: DB, FUNCTIONS_DB_URL: POOLER, FUNCTIONS_DB: "data-api" }, null, 3],
+    ["an empty SUPABASE_DB_URL counts as unset", { SUPABASE_DB_URL: "" }, null, 3],
+    ["FUNCTIONS_DB_POOL_SIZE sets the pool", { SUPABASE_DB_URL: DB, FUNCTIONS_DB_POOL_SIZE: "1" }, DB, 1],
+  ];
+  it.each(cases)("%s", (_name, extra, url, pool) => {
+    for (const schema of [assignEnv, webhookEnv]) {
+      const env = loadWith(schema, { ...complete, ...extra });
+      expect(directDbUrl(env)).toBe(url);
+      expect(env.FUNCTIONS_DB_POOL_SIZE).toBe(pool);
+    }
+  });
+
+  const refused: Array<[string, Record<string, string>, string]> = [
+    ["a connection string that is not postgres", { SUPABASE_DB_URL: "https://db.example" }, "SUPABASE_DB_URL must be a postgresql:// connection string"],
+    ["an unknown FUNCTIONS_DB", { FUNCTIONS_DB: "rest" }, "FUNCTIONS_DB must be direct or data-api"],
+    ["a pool of 0", { FUNCTIONS_DB_POOL_SIZE: "0" }, "FUNCTIONS_DB_POOL_SIZE must be at least 1"],
+    ["a pool that is not a number", { FUNCTIONS_DB_POOL_SIZE: "many" }, "FUNCTIONS_DB_POOL_SIZE must be a whole number"],
+  ];
+  it.each(refused)("refuses %s", (_name, extra, problem) => {
+    expect(() => loadWith(assignEnv, { ...complete, ...extra })).toThrow(problem);
   });
 });
 

@@ -93,20 +93,54 @@ const jwksJson = z.preprocess(
 /** Where the Supabase project is. */
 export const projectEnv = { SUPABASE_URL: httpUrl };
 
+const postgresUrl = z.preprocess(
+  blankAsUnset,
+  z.string({ error: "must be a string" })
+    .regex(/^postgres(ql)?:\/\//, {
+      error: "must be a postgresql:// connection string",
+    })
+    .optional(),
+);
+
 /**
- * The database's own connection string, which hosted Supabase sets for every function. When set,
- * the hot paths call SQL over it (postgres.ts) instead of through the Data API.
+ * How the hot paths (assign-chat, paystack-webhook) reach SQL: over a direct Postgres connection
+ * (postgres.ts) when one is known, else through the Data API.
  */
 export const databaseEnv = {
-  SUPABASE_DB_URL: z.preprocess(
+  // Injected by hosted Supabase: the database's own connection string.
+  SUPABASE_DB_URL: postgresUrl,
+  // Optional secret: another connection string to use instead, e.g. the Supavisor transaction
+  // pooler's (port 6543), so that many function instances share the database's connections.
+  FUNCTIONS_DB_URL: postgresUrl,
+  // Optional secret: `data-api` sends the hot paths through the Data API even with a connection
+  // string (the way back without a deploy); `direct` (default) uses the connection when there is one.
+  FUNCTIONS_DB: z.preprocess(
     blankAsUnset,
-    z.string({ error: "must be a string" })
-      .regex(/^postgres(ql)?:\/\//, {
-        error: "must be a postgresql:// connection string",
-      })
-      .optional(),
+    z.enum(["direct", "data-api"], { error: "must be direct or data-api" })
+      .default("direct"),
+  ),
+  // Optional secret: connections per function instance (default 3, as Supabase's examples).
+  FUNCTIONS_DB_POOL_SIZE: z.preprocess(
+    blankAsUnset,
+    z.coerce.number<string | undefined>({ error: "must be a whole number" })
+      .int({ error: "must be a whole number" })
+      .min(1, { error: "must be at least 1" })
+      .max(20, { error: "must be at most 20" })
+      .default(3),
   ),
 };
+
+type DatabaseEnv = {
+  SUPABASE_DB_URL?: string;
+  FUNCTIONS_DB_URL?: string;
+  FUNCTIONS_DB: "direct" | "data-api";
+};
+
+/** The connection string the hot paths use, or null when they go through the Data API. */
+export function directDbUrl(env: DatabaseEnv): string | null {
+  if (env.FUNCTIONS_DB === "data-api") return null;
+  return env.FUNCTIONS_DB_URL ?? env.SUPABASE_DB_URL ?? null;
+}
 
 /** The key clients use to act as a caller (publishable, or the legacy anon key). */
 export const publishableKeyEnv = {

@@ -1,16 +1,19 @@
 // The hot paths' way to the database: SQL functions called over a direct Postgres connection
-// (SUPABASE_DB_URL, which hosted Supabase gives every function) instead of through the Data API.
-// Measured on the local stack (bench/README.md, "Direct Postgres"): a function's call through the
-// gateway and PostgREST costs several times what the same call costs on a pooled connection, and
-// assign-chat and the webhook are little else. Used by assign-chat and paystack-webhook when
-// SUPABASE_DB_URL is set; without it they go through the Data API as before (supabase.ts).
+// (SUPABASE_DB_URL, which hosted Supabase gives every function, or FUNCTIONS_DB_URL, e.g. the
+// Supavisor transaction pooler) instead of through the Data API. Measured in one bench run
+// (bench/README.md, "Direct Postgres"): assign-chat answers about 1.8 times as many calls this way,
+// since a call through the gateway and PostgREST costs more than the SQL it runs. Used by
+// assign-chat and paystack-webhook (env.ts directDbUrl); the other functions, and these two with
+// FUNCTIONS_DB=data-api or without a connection string, go through the Data API (supabase.ts).
 //
-// Each call is one transaction, the way PostgREST makes one per request: the role and the JWT
-// claims are set transaction-locally (set_config(..., true)), then the function is called, both
-// sent at once (pipelined). So RLS, auth.uid() and the SQL functions' own checks see exactly what
-// they see through the Data API, and nothing of one caller outlives its transaction, which is what
-// Supavisor's transaction mode needs too (no prepared statements either: `prepare: false`).
-// The claims are those of a token the function has verified (auth.ts): a Caller, never a raw token.
+// Each call is one transaction, as PostgREST makes one per request: first, transaction-locally,
+// the role, the JWT claims (those of a token auth.ts verified: a Caller, never a raw token), the
+// legacy per-claim settings cleared (auth.uid() reads request.jwt.claim.sub before the claims)
+// and the role's own statement_timeout (read once from pg_db_role_setting, as PostgREST applies
+// the impersonated role's settings); then the function. So RLS, auth.uid() and the SQL functions'
+// checks see exactly what they see through the Data API, and nothing of one caller outlives its
+// transaction on a pooled connection. No prepared statements (`prepare: false`), which
+// Supavisor's transaction mode needs.
 import postgres from "postgres";
 import type { Caller } from "./auth.ts";
 import type { RpcClient, RpcResult } from "./supabase.ts";
@@ -18,23 +21,30 @@ import type { RpcClient, RpcResult } from "./supabase.ts";
 /** SQL names this module writes into a statement itself: lowercase identifiers only. */
 const identifier = /^[a-z_][a-z0-9_]*$/;
 
-/** Calls of SQL functions that return one value (a scalar, a row as jsonb, jsonb). */
+type Role = "authenticated" | "service_role";
+
+/**
+ * Calls of SQL functions that return one value (a scalar, jsonb, a row as jsonb): what assign-chat
+ * and the webhook call. A set-returning function is refused rather than cut to one row.
+ */
 export type DirectDb = {
   /** Calls as the signed-in caller (role authenticated, its verified claims). */
   forUser(caller: Pick<Caller, "claims">): RpcClient;
   /** Calls as service_role (server-side work only: RLS is bypassed). */
   service: RpcClient;
+  /** The statement_timeout each role has in the database (null: none of its own). */
+  roleTimeouts(): Promise<Record<Role, string | null>>;
   /** Closes the pool (tests). */
   end(): Promise<void>;
 };
 
 /**
- * A small pool for one function instance. `max` connections at most, closed when idle, so an
- * instance that goes quiet gives its connections back.
+ * A small pool for one function instance: `max` connections at most (FUNCTIONS_DB_POOL_SIZE),
+ * closed when idle, so an instance that goes quiet gives its connections back.
  */
 export function createDirectDb(
   dbUrl: string,
-  { max = 4 }: { max?: number } = {},
+  { max = 3 }: { max?: number } = {},
 ): DirectDb {
   const sql = postgres(dbUrl, {
     max,
@@ -45,10 +55,34 @@ export function createDirectDb(
     connection: { application_name: "fantooo-edge-functions" },
   });
 
-  function as(
-    role: "authenticated" | "service_role",
-    claims: object,
-  ): RpcClient {
+  let timeouts: Promise<Record<Role, string | null>> | undefined;
+  function roleTimeouts() {
+    timeouts ??= sql<{ rolname: Role; timeout: string }[]>`
+      select r.rolname, pg_catalog.split_part(c.setting, '=', 2) as timeout
+        from pg_catalog.pg_db_role_setting s
+        join pg_catalog.pg_roles r on r.oid = s.setrole
+        cross join lateral pg_catalog.unnest(s.setconfig) as c(setting)
+       where r.rolname in ('authenticated', 'service_role')
+         and c.setting like 'statement\\_timeout=%'
+         and s.setdatabase in (0, (select d.oid from pg_catalog.pg_database d
+                                    where d.datname = pg_catalog.current_database()))
+       order by s.setdatabase` // the database's own setting last: it wins
+      .then((rows) => {
+        const found: Record<Role, string | null> = {
+          authenticated: null,
+          service_role: null,
+        };
+        for (const row of rows) found[row.rolname] = row.timeout;
+        return found;
+      })
+      .catch((error) => {
+        timeouts = undefined; // asked again on the next call
+        throw error;
+      });
+    return timeouts;
+  }
+
+  function as(role: Role, claims: object): RpcClient {
     const claimsJson = JSON.stringify(claims);
     return {
       async rpc(fn, args = {}) {
@@ -62,20 +96,24 @@ export function createDirectDb(
         const named = given.map(([name], i) => `${name} => $${i + 1}`).join(
           ", ",
         );
+        const timeout = (await roleTimeouts())[role];
         try {
           const [, rows] = await sql.begin((tx) => [
-            tx`select set_config('role', ${role}, true),
-                      set_config('request.jwt.claims', ${claimsJson}, true)`,
+            tx`select pg_catalog.set_config('role', ${role}, true),
+                      pg_catalog.set_config('request.jwt.claims', ${claimsJson}, true),
+                      pg_catalog.set_config('request.jwt.claim.sub', '', true),
+                      pg_catalog.set_config('request.jwt.claim.role', '', true),
+                      pg_catalog.set_config('request.jwt.claim.email', '', true),
+                      pg_catalog.set_config('statement_timeout',
+                        coalesce(${timeout}::text, pg_catalog.current_setting('statement_timeout')), true)`,
             // to_jsonb: the value as PostgREST's JSON has it (timestamps as ISO text, jsonb as is).
             tx.unsafe(
-              `select to_jsonb(public.${fn}(${named})) as result`,
+              `select pg_catalog.to_jsonb(public.${fn}(${named})) as result`,
               // Typed by the function's signature; a jsonb argument is serialised as JSON.
               given.map(([, v]) => v as postgres.ParameterOrJSON<never>),
             ),
           ]);
           if (rows.length !== 1) {
-            // A set-returning function: the Data API would answer an array; this path calls only
-            // functions that return one value.
             throw new Error(
               `rpc ${fn}: ${rows.length} rows where one value was expected`,
             );
@@ -103,6 +141,7 @@ export function createDirectDb(
   return {
     forUser: (caller) => as("authenticated", caller.claims),
     service: as("service_role", { role: "service_role" }),
+    roleTimeouts,
     end: () => sql.end({ timeout: 1 }),
   };
 }

@@ -1,6 +1,6 @@
 // assign-chat: the operator console's queue actions. The SQL functions (004, 008, 017, 018) run as
-// the operator (its verified claims), so they see the operator and refuse anyone else: over a direct
-// Postgres connection when SUPABASE_DB_URL is set (postgres.ts: the hot path), else through the
+// the operator (its verified claims), so they see the operator and refuse anyone else: over a
+// direct Postgres connection when one is known (env.ts directDbUrl; postgres.ts), else through the
 // Data API with the operator's own token.
 //
 //   POST /assign-chat            {}                  -> {"chat": <get_chat_with_details> | null}
@@ -14,6 +14,7 @@ import { z } from "zod";
 import { createUserAuth } from "../_shared/auth.ts";
 import {
   databaseEnv,
+  directDbUrl,
   projectEnv,
   publishableKeyEnv,
   requireKeys,
@@ -124,9 +125,10 @@ export const routes = {
 };
 
 export function createApp(env: AssignEnv, deps: AssignDeps = {}) {
+  const dbUrl = directDbUrl(env);
   const clients = deps.clients ?? {
-    forUser: env.SUPABASE_DB_URL
-      ? createDirectDb(env.SUPABASE_DB_URL).forUser
+    forUser: dbUrl
+      ? createDirectDb(dbUrl, { max: env.FUNCTIONS_DB_POOL_SIZE }).forUser
       : createUserClients(env),
   };
   const auth = createUserAuth(env);

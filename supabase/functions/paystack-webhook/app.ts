@@ -11,6 +11,7 @@
 import { z } from "zod";
 import {
   databaseEnv,
+  directDbUrl,
   paystackSecretEnv,
   projectEnv,
   requireKeys,
@@ -88,11 +89,12 @@ export const routes = {
 };
 
 export function createApp(env: WebhookEnv, deps: WebhookDeps = {}) {
-  // The event is recorded as service_role: over a direct connection when SUPABASE_DB_URL is set
-  // (postgres.ts: the hot path), else through the Data API.
+  // The event is recorded as service_role: over a direct connection when one is known (env.ts
+  // directDbUrl; postgres.ts), else through the Data API with the secret key.
+  const dbUrl = directDbUrl(env);
   const service = deps.service ??
-    (env.SUPABASE_DB_URL
-      ? createDirectDb(env.SUPABASE_DB_URL).service
+    (dbUrl
+      ? createDirectDb(dbUrl, { max: env.FUNCTIONS_DB_POOL_SIZE }).service
       : createServiceClient(env));
   const app = createFunctionApp("paystack-webhook", {
     cors: false,
