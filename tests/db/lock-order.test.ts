@@ -85,6 +85,6 @@ describe("admin_reassign_chat locks the operator before the chat", () => {
     await holder.query("rollback");
     const { rows: [{ result }] } = await reassign;
     await adminSession.query("commit");
-    expect(result).toMatchObject({ chat_id: chat, operator_id: operator, previous_operator_id: null });
+    expect(result).toMatchObject({ chat_id: chat, operator_id: operator });
   });
 });
