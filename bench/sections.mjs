@@ -2,7 +2,8 @@
 // makeRow) with extra fields for the chart: `section`, and for growth rows `series` and `size`.
 // SQL load comes from pgbench (lib/pgbench.mjs), HTTP load from autocannon (lib/http.mjs).
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { openSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { userAccessToken } from "../local/stack/keys.mjs";
 import { freePort } from "../local/stack/stack.mjs";
 import { claims, loadInBatches } from "./fixtures.mjs";
@@ -94,17 +95,26 @@ export async function benchQueue({ stack, db, size }) {
   ];
 }
 
-/** Puts every chat the bench operators hold back in the queue (their place kept by queued_at). */
+/**
+ * Puts every chat the bench operators hold back in the queue (their place kept by queued_at). An
+ * HTTP load that has just stopped may still have calls committing: a chat assigned by one of them
+ * after the release stays assigned, with its open assignment, rather than waiting with one.
+ */
 async function requeue(db) {
+  await new Promise((r) => setTimeout(r, 200)); // let the calls the load left in flight finish
   await db.query(`
     update public.chat_assignments a set released_at = now(), release_reason = 'completed'
       from public.operators o
      where o.id = a.operator_id and o.email like 'bench-operator-%' and a.released_at is null;
     delete from public.operator_activity oa using public.operators o
-     where o.id = oa.operator_id and o.email like 'bench-operator-%';
+     where o.id = oa.operator_id and o.email like 'bench-operator-%'
+       and not exists (select 1 from public.chat_assignments a
+                        where a.chat_id = oa.chat_id and a.released_at is null);
     update public.chats c set status = 'waiting'
       from public.real_users r
-     where r.id = c.real_user_id and r.email like 'bench-queue-%' and c.status = 'assigned';
+     where r.id = c.real_user_id and r.email like 'bench-queue-%' and c.status = 'assigned'
+       and not exists (select 1 from public.chat_assignments a
+                        where a.chat_id = c.id and a.released_at is null);
   `);
   await db.query("vacuum analyze public.chats, public.chat_assignments, public.operator_activity, public.operators");
 }
@@ -242,9 +252,10 @@ export async function benchRest({ stack, fixtures, size }) {
 async function startDataApiFunctions(stack) {
   const port = await freePort();
   const { command, args, env } = stack.functionsLaunch;
+  const log = openSync(join(stack.logDir, "functions-data-api.log"), "a");
   const child = spawn(command, args, {
     env: { ...process.env, ...env, FUNCTIONS_DB: "data-api", FUNCTIONS_PORT: String(port) },
-    stdio: "ignore",
+    stdio: ["ignore", log, log],
   });
   const url = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
@@ -252,7 +263,7 @@ async function startDataApiFunctions(stack) {
     if (status === 404) break;
     if (attempt > 300 || child.exitCode !== null) {
       child.kill();
-      throw new Error("the second functions server (Data API) did not start");
+      throw new Error(`the second functions server (Data API) did not start; its log: ${stack.logDir}/functions-data-api.log`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -294,6 +305,12 @@ export async function benchFunctions({ stack, db, fixtures, size }) {
       { name: "assign-chat (Data API)", job: assignJob(`${dataApi.url}/assign-chat`) },
       { name: "assign-chat (direct)", job: assignJob(`http://127.0.0.1:${stack.internalPorts.functions}/assign-chat`) },
     ], size, { before: () => requeue(db) });
+  } catch (error) {
+    const logFile = join(stack.logDir, "functions-data-api.log");
+    const lines = readFileSync(logFile, "utf8").trimEnd().split("\n");
+    const tail = lines.filter((line) => !line.includes('"status":200')).slice(-5).join("\n");
+    if (tail) error.message += `\n--- last lines of ${logFile} ---\n${tail}`;
+    throw error;
   } finally {
     dataApi.stop();
   }
@@ -301,13 +318,13 @@ export async function benchFunctions({ stack, db, fixtures, size }) {
 
   const section = "functions";
   const noopRow = makeRow("functions: bench_noop() through the gateway (trivial RPC)", n, { section });
-  const apiRow = makeRow("functions: POST assign-chat straight to a functions server without SUPABASE_DB_URL (Data API)", viaApi, { section });
+  const apiRow = makeRow("functions: POST assign-chat straight to a functions server on the Data API (FUNCTIONS_DB=data-api)", viaApi, { section });
   return [
     noopRow,
     makeRow("functions: OPTIONS preflight of assign-chat", o, { section }),
     makeRow("functions: POST assign-chat (operator) vs trivial RPC", a, { baseline: noopRow, target: 0.6, section }),
     apiRow,
-    makeRow("functions: the same with SUPABASE_DB_URL (direct Postgres) vs the Data API", viaSql, { baseline: apiRow, section }),
+    makeRow("functions: the same on SUPABASE_DB_URL (direct Postgres) vs the Data API", viaSql, { baseline: apiRow, section }),
   ];
 }
 
