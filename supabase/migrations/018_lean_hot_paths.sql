@@ -18,8 +18,8 @@
 --     message_price's formula moves to private.price_under(settings row, ...), so the trigger,
 --     which reads the settings row with the chat, does not read it again. A
 --     function with `set search_path` is never inlined, and an sql one is parsed and planned again
---     in every statement that calls it; plpgsql keeps its plans for the session (bench/README.md
---     shows the difference per call). The public RPC wrappers of the assignment are plpgsql too.
+--     in every statement that calls it; plpgsql keeps its plans for the session (bench/README.md,
+--     "The floor of the two SQL paths"). The public RPC wrappers of the assignment are plpgsql too.
 --   * assign_chat_to_operator: an operator assigning for itself is not checked twice (the lock of
 --     its row is the operator check); the chat is dequeued and marked assigned in one statement.
 --   * The insert policy on messages probes the chat (or the caller's open assignment of it) by key
