@@ -246,8 +246,8 @@ export async function benchRest({ stack, fixtures, size }) {
 
 /**
  * A second functions server beside the stack's, started the same way but with FUNCTIONS_DB=data-api:
- * its functions reach SQL through the Data API (gateway, PostgREST), as they do without a
- * connection string. Used to measure what the direct connection saves.
+ * its functions reach SQL through the Data API (gateway, PostgREST). Used to measure what the
+ * direct connection saves.
  */
 async function startDataApiFunctions(stack) {
   const port = await freePort();
@@ -273,7 +273,8 @@ async function startDataApiFunctions(stack) {
 /**
  * POST assign-chat through the gateway against the trivial RPC through the same gateway (SPEC 13);
  * then the same request straight to the stack's functions server (SQL over SUPABASE_DB_URL) and to
- * a second one without it (SQL through the Data API): what the direct connection is worth.
+ * a second one with FUNCTIONS_DB=data-api (SQL through the Data API): what the direct connection
+ * is worth.
  */
 export async function benchFunctions({ stack, db, fixtures, size }) {
   const url = `${stack.apiUrl}/functions/v1/assign-chat`;
@@ -295,7 +296,6 @@ export async function benchFunctions({ stack, db, fixtures, size }) {
     { name: "preflight", job: { url, method: "OPTIONS", expect: 204, headers: preflightHeaders } },
     { name: "assign-chat", job: assignJob(url) },
   ], size);
-  await requeue(db);
 
   const dataApi = await startDataApiFunctions(stack);
   let viaApi, viaSql;

@@ -46,7 +46,7 @@ function printStatus(state, users) {
     ["Paystack secret key", state.PAYSTACK_SECRET_KEY],
     ["Functions reach SQL", state.FUNCTIONS_DB && (state.FUNCTIONS_DB === "direct"
       ? "over SUPABASE_DB_URL (assign-chat, paystack-webhook), else the Data API"
-      : "through the Data API (FANTOOO_FUNCTIONS_DB=data-api)")],
+      : "through the Data API (FUNCTIONS_DB=data-api)")],
   ].filter(([, value]) => value !== undefined);
   const width = Math.max(...rows.map(([k]) => k.length));
   const kind = state.KEYS_MODE === "legacy"

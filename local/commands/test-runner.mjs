@@ -138,8 +138,8 @@ export async function runTests({ root, args = [] }) {
   }
 
   // 6. The same suites of keys, Auth and functions on a legacy-key project (FANTOOO_LEGACY_JWT=1),
-  //    so that both kinds of hosted project are covered; its functions go through the Data API (no
-  //    SUPABASE_DB_URL), so that both ways from a function to SQL are covered too.
+  //    so that both kinds of hosted project are covered; its functions go through the Data API
+  //    (FUNCTIONS_DB=data-api), so that both ways from a function to SQL are covered too.
   if (wants("vitest") || wants("legacy")) {
     let legacyStack;
     try {

@@ -83,9 +83,9 @@ async function waitFor(check, { what, timeoutMs = 30000, child }) {
  *
  * `legacy` (default: FANTOOO_LEGACY_JWT=1) starts a legacy-key project: HS256 user tokens and the
  * anon/service_role JWT keys only (see keys.mjs).
- * `functionsDb` (default: FANTOOO_FUNCTIONS_DB, else "direct"): "direct" gives the functions
- * SUPABASE_DB_URL, as hosted Supabase does, so assign-chat and the webhook call SQL over a direct
- * connection; "data-api" leaves it out, so every function goes through the Data API.
+ * `functionsDb` (default: FANTOOO_FUNCTIONS_DB, else "direct"): the functions' FUNCTIONS_DB.
+ * They always get SUPABASE_DB_URL, as hosted Supabase gives it; with "direct" assign-chat and the
+ * webhook call SQL over it, with "data-api" every function goes through the Data API.
  */
 export async function startStack(options) {
   const { root, dataDir, log = () => {}, echoFunctionLogs = false } = options;
@@ -288,7 +288,8 @@ export async function startStack(options) {
     const functionsEnv = {
       ...functionsEnvFile,
       SUPABASE_URL: apiUrl,
-      ...(functionsDb === "direct" ? { SUPABASE_DB_URL: cluster.url() } : {}),
+      SUPABASE_DB_URL: cluster.url(),
+      FUNCTIONS_DB: functionsDb,
       // What hosted Supabase injects: the new keys and the JWKS on a project with signing keys,
       // the legacy keys on one without; both during the move. LEGACY_JWT_SECRET is the secret a
       // project still accepting HS256 tokens sets itself.
@@ -452,7 +453,7 @@ export function statusEnv(stack) {
     // Local only: the stack's data folder (logs/, pids.json of its processes, postgres/).
     STACK_DIR: stack.dataDir,
     KEYS_MODE: stack.keys.mode,
-    // How the functions reach SQL: "direct" (SUPABASE_DB_URL) or "data-api".
+    // How the functions reach SQL (their FUNCTIONS_DB): "direct" or "data-api".
     FUNCTIONS_DB: stack.functionsDb,
     PAYSTACK_SECRET_KEY: stack.paystackSecretKey,
     PAYSTACK_API_URL: stack.paystackApiUrl,

@@ -1,7 +1,7 @@
-// How the functions reach SQL on this stack (FUNCTIONS_DB): with SUPABASE_DB_URL, as hosted Supabase
-// gives it, assign-chat calls SQL over its own pooled connection (supabase/functions/_shared/
-// postgres.ts); without it (the legacy-key run of `npm test`), through the Data API. Either way the
-// operator's refusal comes back from SQL the same.
+// How the functions reach SQL on this stack (FUNCTIONS_DB): with "direct", assign-chat calls SQL
+// over its own pooled connection on SUPABASE_DB_URL (supabase/functions/_shared/postgres.ts); with
+// "data-api" (the legacy-key run of `npm test`), through the Data API. Either way the operator's
+// refusal comes back from SQL the same.
 import { afterAll, describe, expect, it } from "vitest";
 import { accessToken, closeDb, db, stack } from "../support/stack.ts";
 

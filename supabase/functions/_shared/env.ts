@@ -130,10 +130,11 @@ export const databaseEnv = {
   ),
 };
 
-type DatabaseEnv = {
+export type DatabaseEnv = {
   SUPABASE_DB_URL?: string;
   FUNCTIONS_DB_URL?: string;
   FUNCTIONS_DB: "direct" | "data-api";
+  FUNCTIONS_DB_POOL_SIZE: number;
 };
 
 /** The connection string the hot paths use, or null when they go through the Data API. */

@@ -3,7 +3,7 @@
 // Supavisor transaction pooler) instead of through the Data API. Measured in one bench run
 // (bench/README.md, "Direct Postgres"): assign-chat answers about 1.8 times as many calls this way,
 // since a call through the gateway and PostgREST costs more than the SQL it runs. Used by
-// assign-chat and paystack-webhook (env.ts directDbUrl); the other functions, and these two with
+// assign-chat and paystack-webhook (directDbFor); the other functions, and these two with
 // FUNCTIONS_DB=data-api or without a connection string, go through the Data API (supabase.ts).
 //
 // Each call is one transaction, as PostgREST makes one per request: first, transaction-locally,
@@ -16,6 +16,7 @@
 // Supavisor's transaction mode needs.
 import postgres from "postgres";
 import type { Caller } from "./auth.ts";
+import { type DatabaseEnv, directDbUrl } from "./env.ts";
 import type { RpcClient, RpcResult } from "./supabase.ts";
 
 /** SQL names this module writes into a statement itself: lowercase identifiers only. */
@@ -144,4 +145,13 @@ export function createDirectDb(
     roleTimeouts,
     end: () => sql.end({ timeout: 1 }),
   };
+}
+
+/**
+ * The direct connection the environment configures (env.ts directDbUrl, FUNCTIONS_DB_POOL_SIZE),
+ * or null when the hot paths go through the Data API.
+ */
+export function directDbFor(env: DatabaseEnv): DirectDb | null {
+  const url = directDbUrl(env);
+  return url ? createDirectDb(url, { max: env.FUNCTIONS_DB_POOL_SIZE }) : null;
 }

@@ -1,6 +1,6 @@
 // assign-chat: the operator console's queue actions. The SQL functions (004, 008, 017, 018) run as
 // the operator (its verified claims), so they see the operator and refuse anyone else: over a
-// direct Postgres connection when one is known (env.ts directDbUrl; postgres.ts), else through the
+// direct Postgres connection when one is configured (postgres.ts directDbFor), else through the
 // Data API with the operator's own token.
 //
 //   POST /assign-chat            {}                  -> {"chat": <get_chat_with_details> | null}
@@ -14,7 +14,6 @@ import { z } from "zod";
 import { createUserAuth } from "../_shared/auth.ts";
 import {
   databaseEnv,
-  directDbUrl,
   projectEnv,
   publishableKeyEnv,
   requireKeys,
@@ -34,7 +33,7 @@ import {
   postRoute,
   security,
 } from "../_shared/openapi.ts";
-import { createDirectDb } from "../_shared/postgres.ts";
+import { directDbFor } from "../_shared/postgres.ts";
 import {
   callRpc,
   type Clients,
@@ -125,11 +124,8 @@ export const routes = {
 };
 
 export function createApp(env: AssignEnv, deps: AssignDeps = {}) {
-  const dbUrl = directDbUrl(env);
   const clients = deps.clients ?? {
-    forUser: dbUrl
-      ? createDirectDb(dbUrl, { max: env.FUNCTIONS_DB_POOL_SIZE }).forUser
-      : createUserClients(env),
+    forUser: directDbFor(env)?.forUser ?? createUserClients(env),
   };
   const auth = createUserAuth(env);
   const app = createFunctionApp("assign-chat", {

@@ -11,7 +11,6 @@
 import { z } from "zod";
 import {
   databaseEnv,
-  directDbUrl,
   paystackSecretEnv,
   projectEnv,
   requireKeys,
@@ -34,7 +33,7 @@ import {
   parsePaystackEvent,
   paystackEventEnvelope,
 } from "../_shared/paystack/webhook-event.ts";
-import { createDirectDb } from "../_shared/postgres.ts";
+import { directDbFor } from "../_shared/postgres.ts";
 import {
   callRpc,
   createServiceClient,
@@ -89,13 +88,10 @@ export const routes = {
 };
 
 export function createApp(env: WebhookEnv, deps: WebhookDeps = {}) {
-  // The event is recorded as service_role: over a direct connection when one is known (env.ts
-  // directDbUrl; postgres.ts), else through the Data API with the secret key.
-  const dbUrl = directDbUrl(env);
-  const service = deps.service ??
-    (dbUrl
-      ? createDirectDb(dbUrl, { max: env.FUNCTIONS_DB_POOL_SIZE }).service
-      : createServiceClient(env));
+  // The event is recorded as service_role: over a direct connection when one is configured
+  // (postgres.ts directDbFor), else through the Data API with the secret key.
+  const service = deps.service ?? directDbFor(env)?.service ??
+    createServiceClient(env);
   const app = createFunctionApp("paystack-webhook", {
     cors: false,
     description: "Paystack's event notifications.",
