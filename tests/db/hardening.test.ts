@@ -14,7 +14,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeDb, db, stack, userClient } from "../support/stack.ts";
+import { beginAs, closeDb, closeSessions, db, session, userClient, waitsForLock } from "../support/stack.ts";
 
 type PgError = Error & { code?: string };
 
@@ -22,33 +22,6 @@ const userId = randomUUID();
 const otherUserId = randomUUID();
 const operatorId = randomUUID();
 const profileIds = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
-const clients: pg.Client[] = [];
-
-async function connect(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: stack.dbUrl });
-  await client.connect();
-  clients.push(client);
-  return client;
-}
-
-/** Opens a transaction as the signed-in user (as PostgREST does); the caller commits or rolls back. */
-async function beginAs(client: pg.Client, id: string) {
-  await client.query("begin");
-  await client.query("set local role authenticated");
-  await client.query("select set_config('request.jwt.claims', $1, true)", [
-    JSON.stringify({ sub: id, role: "authenticated", aud: "authenticated" }),
-  ]);
-}
-
-/** Resolves once the backend `pid` waits for a lock. */
-async function waitsForLock(pid: number) {
-  for (let i = 0; i < 200; i++) {
-    const { rows } = await db().query("select wait_event_type from pg_stat_activity where pid = $1", [pid]);
-    if (rows[0]?.wait_event_type === "Lock") return;
-    await new Promise((done) => setTimeout(done, 25));
-  }
-  throw new Error(`backend ${pid} never waited for a lock`);
-}
 
 async function pidOf(client: pg.Client): Promise<number> {
   return (await client.query("select pg_backend_pid() as pid")).rows[0].pid;
@@ -93,7 +66,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const client of clients) await client.end().catch(() => {});
+  await closeSessions();
   await db().query("delete from public.chats where fictional_user_id = any($1::uuid[])", [profileIds]);
   await db().query("delete from public.fictional_users where id = any($1::uuid[])", [profileIds]);
   await db().query("delete from auth.users where id = any($1::uuid[])", [[userId, otherUserId, operatorId]]);
@@ -107,8 +80,8 @@ describe("hardening under concurrency", () => {
       `insert into public.chats (id, real_user_id, fictional_user_id) values ($1, $2, $3)`,
       [chatId, userId, profileIds[0]],
     );
-    const closer = await connect();
-    const writer = await connect();
+    const closer = await session();
+    const writer = await session();
     await beginAs(closer, userId);
     await closer.query("select public.close_chat($1)", [chatId]); // holds the chat row lock
     const writerPid = await pidOf(writer);
@@ -133,8 +106,8 @@ describe("hardening under concurrency", () => {
       "update public.operator_activity set last_activity_at = now() - interval '1 hour' where chat_id = $1",
       [chatId],
     );
-    const operator = await connect();
-    const sweeper = await connect();
+    const operator = await session();
+    const sweeper = await session();
     await beginAs(operator, operatorId);
     await operator.query("select public.operator_heartbeat($1)", [chatId]);
     // The sweep runs while the heartbeat is not committed yet, then the heartbeat commits.
@@ -158,8 +131,8 @@ describe("hardening under concurrency", () => {
 
   it("an admin deactivating an operator that is writing does not deadlock with it", async () => {
     const chatId = await heldChat(profileIds[2], otherUserId);
-    const admin = await connect();
-    const operator = await connect();
+    const admin = await session();
+    const operator = await session();
     // The admin's transaction takes the operator's row first (as admin_set_operator_active does) ...
     await admin.query("begin");
     await admin.query("select 1 from public.operators where id = $1 for update", [operatorId]);

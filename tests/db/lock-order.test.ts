@@ -5,73 +5,52 @@
 // waits, the chat must still be free to lock. Before 019, admin_reassign_chat locked the chat
 // first and could deadlock with the operator answering in it.
 import { randomUUID } from "node:crypto";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stack } from "../support/stack.ts";
+import { beginAs, closeDb, closeSessions, db, session, waitsForLock } from "../support/stack.ts";
 
 const ADMIN = "55555555-5555-4555-8555-555555555555"; // seeded admin
 const operator = randomUUID();
 const realUser = randomUUID();
 const profile = randomUUID();
 let chat = "";
-const clients: pg.Client[] = [];
-
-async function connect(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: stack.dbUrl });
-  await client.connect();
-  clients.push(client);
-  return client;
-}
 
 beforeAll(async () => {
-  const db = await connect();
-  await db.query("insert into auth.users (id, email) values ($1, $2), ($3, $4)", [
+  await db().query("insert into auth.users (id, email) values ($1, $2), ($3, $4)", [
     operator, `lock-order-op-${operator}@fantooo.local`, realUser, `lock-order-user-${realUser}@example.com`,
   ]);
-  await db.query("insert into public.operators (id, name, status, max_concurrent_chats) values ($1, 'Lock Order', 'available', 5)", [operator]);
-  await db.query("insert into public.real_users (id, display_name, age, gender, looking_for) values ($1, 'Lock Order', 30, 'male', 'female')", [realUser]);
-  await db.query("insert into public.fictional_users (id, name, age, gender) values ($1, $2, 25, 'female')", [profile, `Lock order ${profile}`]);
-  ({ rows: [{ id: chat }] } = await db.query(
+  await db().query("insert into public.operators (id, name, status, max_concurrent_chats) values ($1, 'Lock Order', 'available', 5)", [operator]);
+  await db().query("insert into public.real_users (id, display_name, age, gender, looking_for) values ($1, 'Lock Order', 30, 'male', 'female')", [realUser]);
+  await db().query("insert into public.fictional_users (id, name, age, gender) values ($1, $2, 25, 'female')", [profile, `Lock order ${profile}`]);
+  ({ rows: [{ id: chat }] } = await db().query(
     "insert into public.chats (real_user_id, fictional_user_id) values ($1, $2) returning id", [realUser, profile],
   ));
-  await db.query("insert into public.messages (chat_id, sender_type, content) values ($1, 'real', 'anyone?')", [chat]);
+  await db().query("insert into public.messages (chat_id, sender_type, content) values ($1, 'real', 'anyone?')", [chat]);
   // Queued far in the future: the queue's other takers (other suites) reach it last.
-  await db.query("update public.chats set queued_at = now() + interval '10 years' where id = $1", [chat]);
+  await db().query("update public.chats set queued_at = now() + interval '10 years' where id = $1", [chat]);
 });
 
 afterAll(async () => {
-  const db = clients[0];
-  await db.query("delete from public.chats where id = $1", [chat]);
-  await db.query("delete from public.operators where id = $1", [operator]);
-  await db.query("delete from public.real_users where id = $1", [realUser]);
-  await db.query("delete from public.fictional_users where id = $1", [profile]);
-  await db.query("delete from auth.users where id = any($1)", [[operator, realUser]]);
-  await Promise.all(clients.map((c) => c.end()));
+  await closeSessions();
+  await db().query("delete from public.chats where id = $1", [chat]);
+  await db().query("delete from public.operators where id = $1", [operator]);
+  await db().query("delete from public.real_users where id = $1", [realUser]);
+  await db().query("delete from public.fictional_users where id = $1", [profile]);
+  await db().query("delete from auth.users where id = any($1)", [[operator, realUser]]);
+  await closeDb();
 });
 
 describe("admin_reassign_chat locks the operator before the chat", () => {
   it("while it waits for the operator's row, the chat stays free for whoever holds the operator", async () => {
-    const holder = await connect(); // stands for the operator answering: its row first
-    const adminSession = await connect();
-    const probe = await connect();
+    const holder = await session(); // stands for the operator answering: its row first
+    const adminSession = await session();
+    const probe = await session();
     await holder.query("begin");
     await holder.query("select 1 from public.operators where id = $1 for update", [operator]);
 
-    await adminSession.query("begin");
-    await adminSession.query("set local role authenticated");
-    await adminSession.query("select set_config('request.jwt.claims', $1, true)", [
-      JSON.stringify({ sub: ADMIN, role: "authenticated", aud: "authenticated" }),
-    ]);
+    await beginAs(adminSession, ADMIN);
     const { rows: [{ pid }] } = await adminSession.query("select pg_backend_pid() as pid");
     const reassign = adminSession.query("select public.admin_reassign_chat($1, $2) as result", [chat, operator]);
-
-    // Wait until the admin's call is blocked on a lock.
-    for (let i = 0; ; i++) {
-      const { rows } = await probe.query("select wait_event_type from pg_stat_activity where pid = $1", [pid]);
-      if (rows[0]?.wait_event_type === "Lock") break;
-      if (i > 200) throw new Error("the admin's reassignment never waited for the operator's row");
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitsForLock(pid); // the admin's call waits for the operator's row
 
     // The chat is not locked by the waiting admin: the operator could go on and lock it.
     await probe.query("begin");

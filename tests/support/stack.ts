@@ -87,3 +87,37 @@ export async function closeDb(): Promise<void> {
   await pool?.end();
   pool = undefined;
 }
+
+const sessions: pg.Client[] = [];
+
+/** A connection of its own, as the superuser, for tests that need sessions side by side. */
+export async function session(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: stack.dbUrl });
+  await client.connect();
+  sessions.push(client);
+  return client;
+}
+
+/** Closes every session() opened so far. */
+export async function closeSessions(): Promise<void> {
+  for (const client of sessions.splice(0)) await client.end().catch(() => {});
+}
+
+/** Opens a transaction as the signed-in user (as PostgREST does); the caller commits or rolls back. */
+export async function beginAs(client: pg.Client, userId: string): Promise<void> {
+  await client.query("begin");
+  await client.query("set local role authenticated");
+  await client.query("select set_config('request.jwt.claims', $1, true)", [
+    JSON.stringify({ sub: userId, role: "authenticated", aud: "authenticated" }),
+  ]);
+}
+
+/** Resolves once the backend `pid` waits for a lock. */
+export async function waitsForLock(pid: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const { rows } = await db().query("select wait_event_type from pg_stat_activity where pid = $1", [pid]);
+    if (rows[0]?.wait_event_type === "Lock") return;
+    await new Promise((done) => setTimeout(done, 25));
+  }
+  throw new Error(`backend ${pid} never waited for a lock`);
+}
