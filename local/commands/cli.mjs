@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 import { ensurePrerequisites } from "../stack/prerequisites.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-ensurePrerequisites(root);
+// `npm test` also drives a headless browser (Debian's chromium).
+ensurePrerequisites(root, { browser: process.argv[2] === "test" });
 
 const { existsSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
 const { parseArgs } = await import("node:util");

@@ -82,7 +82,6 @@ export class Cluster {
     } finally {
       spawnSync("rm", ["-f", pwfile]);
     }
-    // Settings Supabase's image has and the project relies on; port and socket come at start.
     const conf = join(this.dataDir, "postgresql.conf");
     writeFileSync(conf, readFileSync(conf, "utf8") + [
       "",
@@ -97,6 +96,24 @@ export class Cluster {
       "log_min_messages = warning",
       "",
     ].join("\n"));
+    this.ensureSettings();
+    return true;
+  }
+
+  /**
+   * Settings added since the first clusters were made, appended to postgresql.conf when missing
+   * (a cluster made before them gets them at its next start): logical decoding for the local
+   * Realtime server, which reads the WAL with wal2json as hosted Realtime reads it. Returns true
+   * when the file changed (a running server must restart to apply wal_level).
+   */
+  ensureSettings() {
+    if (!this.exists) return false;
+    const conf = join(this.dataDir, "postgresql.conf");
+    const text = readFileSync(conf, "utf8");
+    const wanted = ["wal_level = logical", "max_replication_slots = 20", "max_wal_senders = 20"];
+    const missing = wanted.filter((line) => !text.includes(`\n${line}\n`));
+    if (missing.length === 0) return false;
+    writeFileSync(conf, `${text.endsWith("\n") ? text : `${text}\n`}# fantooo local stack: Realtime\n${missing.join("\n")}\n`);
     return true;
   }
 

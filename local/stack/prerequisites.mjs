@@ -9,7 +9,7 @@ import { join } from "node:path";
 const DEBIAN_PG_BIN = "/usr/lib/postgresql/15/bin";
 // PG_BIN points the stack at another PostgreSQL 15 installation (then apt-get is not consulted).
 export const PG_BIN = process.env.PG_BIN ?? DEBIAN_PG_BIN;
-const APT_PACKAGES = ["postgresql-15", "postgresql-15-cron", "postgresql-15-pgtap"];
+const APT_PACKAGES = ["postgresql-15", "postgresql-15-cron", "postgresql-15-pgtap", "postgresql-15-wal2json", "chromium"];
 const MIN_NODE_MAJOR = 22;
 
 function log(message) {
@@ -49,11 +49,22 @@ export function missingSystemPackages() {
   const hasPgtap = existsSync("/usr/share/postgresql/15/extension/pgtap.control");
   const hasProve = hasCommand("pg_prove");
   if (!hasPgtap || !hasProve) missing.push("postgresql-15-pgtap");
+  // The local Realtime server decodes the WAL with wal2json.
+  if (!existsSync("/usr/lib/postgresql/15/lib/wal2json.so")) missing.push("postgresql-15-wal2json");
   return missing.filter((p) => APT_PACKAGES.includes(p));
 }
 
-function ensureSystemPackages() {
+/** The browser `npm test` drives (Debian's chromium), or null when it is not installed. */
+export function chromiumPath() {
+  for (const candidate of [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"]) {
+    if (candidate && existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+function ensureSystemPackages({ browser = false } = {}) {
   const missing = missingSystemPackages();
+  if (browser && !chromiumPath()) missing.push("chromium");
   if (missing.length === 0) return;
   const isRoot = process.getuid?.() === 0;
   const hasApt = hasCommand("apt-get");
@@ -73,13 +84,14 @@ function ensureSystemPackages() {
 }
 
 /**
- * Makes sure everything is installed, then, when this Node is too old, runs the same script again
+ * Makes sure everything is installed (with `browser`, also the headless browser `npm test`
+ * drives), then, when this Node is too old, runs the same script again
  * under node_modules/.bin/node and exits with its status. Returns only under a recent Node.
  */
-export function ensurePrerequisites(root) {
+export function ensurePrerequisites(root, { browser = false } = {}) {
   try {
     ensureNpmPackages(root);
-    ensureSystemPackages();
+    ensureSystemPackages({ browser });
   } catch (error) {
     log(error.message);
     process.exit(1);

@@ -199,6 +199,11 @@ export async function startStack(options) {
 
     // 1. Postgres
     const created = cluster.init();
+    const settingsChanged = cluster.ensureSettings();
+    if (cluster.running && settingsChanged) {
+      log("PostgreSQL settings changed (logical decoding for Realtime): restarting it");
+      cluster.restart();
+    }
     if (!cluster.running) {
       await assertPortFree(dbPort, "PostgreSQL");
       try {

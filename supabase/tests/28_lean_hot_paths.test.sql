@@ -39,8 +39,9 @@ update public.settings set free_messages = 2, base_price = 5, night_factor = 1, 
 select results_eq(
   $$select t.tgname::text collate "C", t.tgtype & 2 = 2, pg_get_triggerdef(t.oid) like '%WHEN ((new.sender_type = ''fictional''::text))%'
       from pg_trigger t where t.tgrelid = 'public.messages'::regclass and not t.tgisinternal order by 1$$,
-  $$values ('apply_message'::text collate "C", true, false), ('record_message_author', false, true)$$,
-  'messages has one before-insert trigger (apply_message) and, after the insert, only the author of fictional messages');
+  $$values ('apply_message'::text collate "C", true, false), ('broadcast_message_created', false, false),
+           ('record_message_author', false, true)$$,
+  'messages has one before-insert trigger (apply_message) and, after the insert, its broadcast and the author of fictional messages');
 
 -- Ruby: two free messages, then the price; the count is the chat's, fictional answers not counted --------------
 select tests.authenticate_as('28000000-0000-4000-8000-000000000001');
