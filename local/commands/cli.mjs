@@ -36,6 +36,7 @@ function printStatus(state, users) {
     ["REST URL", `${state.API_URL}/rest/v1`],
     ["Auth URL", `${state.API_URL}/auth/v1`],
     ["Functions URL", state.FUNCTIONS_URL],
+    ["Realtime URL", state.REALTIME_URL],
     ["JWKS URL", state.JWKS_URL],
     ["DB URL", state.DB_URL],
     ["Publishable key", state.PUBLISHABLE_KEY],

@@ -1,6 +1,7 @@
 // The API gateway of the local stack, in the place of hosted Supabase's API gateway and Edge
-// Functions relay: one port serving /rest/v1/* (PostgREST), /auth/v1/* (the Auth stand-in) and
-// /functions/v1/<name>/* (the Deno functions server).
+// Functions relay: one port serving /rest/v1/* (PostgREST), /auth/v1/* (the Auth stand-in),
+// /functions/v1/<name>/* (the Deno functions server) and the websocket /realtime/v1/websocket (the
+// local Realtime server: the key is checked here, then the upgrade is proxied to its port).
 //
 // Keys are treated as the hosted gateway treats them (docs/rules.md):
 // - the key comes from the `apikey` header (or `?apikey=`), else from `Authorization: Bearer`, which
@@ -15,7 +16,7 @@
 // Edge Functions get the request as it came (their own code authenticates, verify_jwt = false);
 // a function with verify_jwt = true is refused without a valid JWT, as the relay does.
 import { createHash, timingSafeEqual } from "node:crypto";
-import { createServer, request } from "node:http";
+import { createServer, request, STATUS_CODES } from "node:http";
 import { bearerToken, signAccessToken, verifyToken } from "./keys.mjs";
 
 function sendJson(res, status, body) {
@@ -27,6 +28,22 @@ function sendJson(res, status, body) {
     "access-control-allow-origin": "*",
   });
   res.end(text);
+}
+
+/**
+ * A browser's CORS preflight for a route the gateway itself refuses (an unknown function, no
+ * route): allowed, so that the browser goes on to read the refusal's body instead of failing on
+ * the preflight. The routes it serves leave preflights to what is behind them (PostgREST, the
+ * Auth stand-in, the function), none of which needs a key for them.
+ */
+function sendPreflight(req, res) {
+  res.writeHead(204, {
+    "access-control-allow-origin": "*",
+    "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD",
+    "access-control-allow-headers": req.headers["access-control-request-headers"] ?? "*",
+    "access-control-max-age": "86400",
+  });
+  res.end();
 }
 
 function proxy(req, res, target, path, headerOverrides = {}) {
@@ -137,12 +154,55 @@ export function createKeyResolver(keys) {
   };
 }
 
+/** An HTTP response written on a socket whose upgrade is refused. */
+function refuseUpgrade(socket, status, body) {
+  const text = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+  );
+}
+
+/** Proxies a websocket upgrade to 127.0.0.1:port and then pipes the two sockets together. */
+function proxyUpgrade(req, socket, head, port) {
+  const upstream = request({
+    host: "127.0.0.1",
+    port,
+    method: req.method,
+    path: req.url,
+    headers: { ...req.headers, host: `127.0.0.1:${port}` },
+  });
+  const statusAndHeaders = (res) =>
+    `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? STATUS_CODES[res.statusCode]}\r\n` +
+    res.rawHeaders.reduce((lines, value, i) => (i % 2 ? `${lines}${res.rawHeaders[i - 1]}: ${value}\r\n` : lines), "") +
+    "\r\n";
+  upstream.on("upgrade", (res, upstreamSocket, upstreamHead) => {
+    socket.write(statusAndHeaders(res));
+    if (upstreamHead.length) socket.write(upstreamHead);
+    if (head.length) upstreamSocket.write(head);
+    upstreamSocket.on("error", () => socket.destroy());
+    socket.on("error", () => upstreamSocket.destroy());
+    upstreamSocket.pipe(socket).pipe(upstreamSocket);
+  });
+  upstream.on("response", (res) => {
+    socket.write(statusAndHeaders(res));
+    res.pipe(socket);
+  });
+  upstream.on("error", (error) => {
+    refuseUpgrade(socket, 502, { message: `upstream Realtime unavailable: ${error.code ?? error.message}` });
+  });
+  socket.on("error", () => upstream.destroy());
+  upstream.end();
+}
+
 /**
  * @param {{ port: number, host?: string, keys: object, postgrestPort: number,
  *   functionsPort: number, functions: Record<string, {verifyJwt: boolean, enabled?: boolean}>,
- *   auth?: { handle(req, res, path: string): Promise<void> } }} options
+ *   auth?: { handle(req, res, path: string): Promise<void> }, realtimePort?: number }} options
  */
-export function startGateway({ port, host = "127.0.0.1", keys, postgrestPort, functionsPort, functions, auth }) {
+export function startGateway(
+  { port, host = "127.0.0.1", keys, postgrestPort, functionsPort, functions, auth, realtimePort },
+) {
   const postgrest = { name: "PostgREST", port: postgrestPort };
   const functionsServer = { name: "Edge Functions", port: functionsPort };
   const resolveKey = createKeyResolver(keys);
@@ -152,6 +212,14 @@ export function startGateway({ port, host = "127.0.0.1", keys, postgrestPort, fu
     const path = url.pathname;
 
     if (path === "/rest/v1" || path.startsWith("/rest/v1/")) {
+      // A browser's CORS preflight carries no key: hosted Supabase answers it without one, and so
+      // does PostgREST (allow-origin *, the requested headers, its methods). The real request
+      // that follows still needs its key.
+      if (req.method === "OPTIONS") {
+        const { authorization: _dropped, ...headers } = req.headers;
+        req.headers = headers;
+        return proxy(req, res, postgrest, (path.slice("/rest/v1".length) || "/") + url.search);
+      }
       const resolved = await resolveKey(req.headers, url.searchParams);
       if (resolved.status) return sendJson(res, resolved.status, resolved.body);
       if (path === "/rest/v1" || path === "/rest/v1/") {
@@ -183,6 +251,7 @@ export function startGateway({ port, host = "127.0.0.1", keys, postgrestPort, fu
     if (fn) {
       const config = functions[fn[1]];
       if (!config || config.enabled === false) {
+        if (req.method === "OPTIONS") return sendPreflight(req, res);
         return sendJson(res, 404, { code: "NOT_FOUND", message: "Requested function was not found" });
       }
       // Browsers send CORS preflights without credentials; the relay lets them through.
@@ -193,6 +262,7 @@ export function startGateway({ port, host = "127.0.0.1", keys, postgrestPort, fu
       }
       return proxy(req, res, functionsServer, path.slice("/functions/v1".length) + url.search);
     }
+    if (req.method === "OPTIONS") return sendPreflight(req, res);
     sendJson(res, 404, { message: "no Route matched with those values" });
   }
 
@@ -201,6 +271,27 @@ export function startGateway({ port, host = "127.0.0.1", keys, postgrestPort, fu
       if (res.headersSent) return res.destroy(error);
       sendJson(res, 500, { message: `gateway error: ${error.message}` });
     });
+  });
+  // Realtime: like the REST routes, no key or an unknown one is refused (401, hosted's body) before
+  // the upgrade reaches the Realtime server, which reads the key from `apikey` again for its role.
+  // Upgraded sockets are no longer the HTTP server's: closing all connections closes them too.
+  const upgraded = new Set();
+  const closeHttpConnections = server.closeAllConnections.bind(server);
+  server.closeAllConnections = () => {
+    closeHttpConnections();
+    for (const socket of upgraded) socket.destroy();
+  };
+  server.on("upgrade", (req, socket, head) => {
+    const url = new URL(req.url ?? "/", "http://gateway");
+    if (!realtimePort || !/^\/realtime\/v1\/websocket\/?$/.test(url.pathname)) {
+      return refuseUpgrade(socket, 404, { message: "no Route matched with those values" });
+    }
+    resolveKey(req.headers, url.searchParams).then((resolved) => {
+      if (resolved.status) return refuseUpgrade(socket, resolved.status, resolved.body);
+      upgraded.add(socket);
+      socket.once("close", () => upgraded.delete(socket));
+      proxyUpgrade(req, socket, head, realtimePort);
+    }, () => refuseUpgrade(socket, 500, { message: "gateway error" }));
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);

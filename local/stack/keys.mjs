@@ -134,8 +134,10 @@ export function signAccessToken(keys, payload) {
 /**
  * The claims of a token this project accepts (ES256 against its JWKS; HS256 with the legacy
  * secret, which both kinds of project still accept), or null when it is invalid or expired.
+ * `options` are jose's jwtVerify options (the Realtime server passes `currentDate` to tell an
+ * expired token from a forged one).
  */
-export async function verifyToken(keys, token) {
+export async function verifyToken(keys, token, options = {}) {
   let header;
   try {
     header = decodeProtectedHeader(token);
@@ -144,11 +146,11 @@ export async function verifyToken(keys, token) {
   }
   try {
     if (header.alg === "HS256") {
-      return (await jwtVerify(token, hs256Key(keys.jwtSecret), { algorithms: ["HS256"] })).payload;
+      return (await jwtVerify(token, hs256Key(keys.jwtSecret), { ...options, algorithms: ["HS256"] })).payload;
     }
     if (keys.jwks.keys.length === 0) return null;
     keys.jwksResolver ??= createLocalJWKSet(keys.jwks);
-    return (await jwtVerify(token, keys.jwksResolver, { algorithms: ["ES256", "RS256"] })).payload;
+    return (await jwtVerify(token, keys.jwksResolver, { ...options, algorithms: ["ES256", "RS256"] })).payload;
   } catch {
     return null;
   }

@@ -1,7 +1,8 @@
 // The Docker-free local Supabase stack: PostgreSQL 15 (+ pg_cron), PostgREST 12, the Edge
-// Functions under Deno, the pg_net stand-in's drainer, a fake Paystack when no real key is
-// configured, and one gateway port in front. `startStack` is used by `npm start` (a persistent
-// cluster under .local/); `startThrowawayStack` by `npm test` and `npm run bench`.
+// Functions under Deno, the Realtime stand-in (local/stack/realtime/), the pg_net stand-in's
+// drainer, a fake Paystack when no real key is configured, and one gateway port in front.
+// `startStack` is used by `npm start` (a persistent cluster under .local/); `startThrowawayStack`
+// by `npm test` and `npm run bench`.
 import { spawn } from "node:child_process";
 import { chmodSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -97,7 +98,9 @@ export async function startStack(options) {
     postgrestAdmin: apiPort + 10,
     functions: apiPort + 11,
     paystack: apiPort + 12,
+    realtime: apiPort + 13,
   };
+  ports.realtime ??= apiPort + 13;
   const jwtSecret = options.jwtSecret ?? process.env.FANTOOO_JWT_SECRET ?? DEFAULT_JWT_SECRET;
   const legacy = options.legacy ?? process.env.FANTOOO_LEGACY_JWT === "1";
   const functionsDb = options.functionsDb ?? process.env.FANTOOO_FUNCTIONS_DB ?? "direct";
@@ -195,6 +198,7 @@ export async function startStack(options) {
       [ports.postgrest, "PostgREST"],
       [ports.postgrestAdmin, "PostgREST admin"],
       [ports.functions, "Edge Functions"],
+      [ports.realtime, "Realtime"],
     ]) await assertPortFree(port, what);
 
     // 1. Postgres
@@ -276,6 +280,10 @@ export async function startStack(options) {
       PGRST_DB_POOL: process.env.FANTOOO_PGRST_POOL ?? "20",
       // The JWKS (plus the legacy secret while it is not revoked), as hosted PostgREST has it.
       PGRST_JWT_SECRET: postgrestJwtSecret(keys),
+      // Hosted PostgREST (13+) caches verified tokens by default; 12.0 verifies every ES256 token
+      // from scratch unless told to cache (about 3x slower per call), so the local Data API would
+      // cost more than the hosted one.
+      PGRST_JWT_CACHE_MAX_LIFETIME: "3600",
       PGRST_SERVER_HOST: "127.0.0.1",
       PGRST_SERVER_PORT: String(ports.postgrest),
       PGRST_ADMIN_SERVER_PORT: String(ports.postgrestAdmin),
@@ -288,7 +296,17 @@ export async function startStack(options) {
     });
     log("PostgREST ready");
 
-    // 5. Edge Functions under Deno, with the environment described in docs/rules.md and .env.example.
+    // 5. Realtime (local/stack/realtime/): started now, awaited after the functions server.
+    const realtime = startChild("realtime", process.execPath, [join(root, "local", "stack", "realtime", "main.mjs")], {
+      REALTIME_PORT: String(ports.realtime),
+      REALTIME_DB_URL: cluster.url(),
+      REALTIME_JWT_SECRET: jwtSecret,
+      REALTIME_JWKS: JSON.stringify(keys.jwks),
+      REALTIME_PUBLISHABLE_KEY: keys.publishableKey ?? "",
+      REALTIME_SECRET_KEY: keys.secretKey ?? "",
+    });
+
+    // 6. Edge Functions under Deno, with the environment described in docs/rules.md and .env.example.
     const functionNames = Object.entries(config.functions).filter(([, f]) => f.enabled).map(([n]) => n);
     const functionsEnv = {
       ...functionsEnvFile,
@@ -327,8 +345,13 @@ export async function startStack(options) {
       timeoutMs: 120000, // the first start downloads npm packages into Deno's cache
     });
     log("Edge Functions ready");
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.realtime}/health`)).ok, {
+      what: `the Realtime server (log: ${realtime.logFile})`,
+      child: realtime,
+    });
+    log("Realtime ready");
 
-    // 6. The gateway, then the pg_net drainer that calls through it.
+    // 7. The gateway, then the pg_net drainer that calls through it.
     const auth = createAuthApi({ dbUrl: cluster.url(), keys, apiUrl, jwtExpirySeconds: config.jwtExpiry, log });
     stoppers.push(() => auth.close());
     const gateway = await startGateway({
@@ -338,6 +361,7 @@ export async function startStack(options) {
       postgrestPort: ports.postgrest,
       functionsPort: ports.functions,
       functions: config.functions,
+      realtimePort: ports.realtime,
     });
     stoppers.push(() => new Promise((resolve) => {
       gateway.close(() => resolve());
@@ -359,6 +383,7 @@ export async function startStack(options) {
 
     return {
       apiUrl,
+      realtimeUrl: `${apiUrl.replace(/^http/, "ws")}/realtime/v1/websocket`,
       dbUrl: cluster.url(),
       jwtSecret,
       keys,
@@ -405,6 +430,7 @@ export async function startThrowawayStack({ root, prefix = "fantooo-", log, lega
       postgrestAdmin: await freePort(),
       functions: await freePort(),
       paystack: await freePort(),
+      realtime: await freePort(),
     };
     const stack = await startStack({
       root,
@@ -419,7 +445,7 @@ export async function startThrowawayStack({ root, prefix = "fantooo-", log, lega
     return { ...stack, dataDir, internalPorts, remove };
   } catch (error) {
     // The folder (and the logs the error names) goes away: keep the logs' last lines in the error.
-    for (const name of ["postgrest", "functions"]) {
+    for (const name of ["postgrest", "functions", "realtime"]) {
       const logFile = join(dataDir, "logs", `${name}.log`);
       if (!existsSync(logFile)) continue;
       const tail = readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-10).join("\n");
@@ -450,6 +476,7 @@ export function statusEnv(stack) {
     API_URL: stack.apiUrl,
     DB_URL: stack.dbUrl,
     FUNCTIONS_URL: `${stack.apiUrl}/functions/v1`,
+    REALTIME_URL: `${stack.apiUrl.replace(/^http/, "ws")}/realtime/v1/websocket`,
     JWT_SECRET: stack.jwtSecret,
     ...(stack.publishableKey ? { PUBLISHABLE_KEY: stack.publishableKey, SECRET_KEY: stack.secretKey } : {}),
     ANON_KEY: stack.anonKey,
