@@ -346,3 +346,13 @@ create trigger refuse_deleting_holding_operator before delete on public.operator
   for each row execute function private.refuse_deleting_holding_operator();
 
 revoke all on all functions in schema private from public;
+
+-- The secret key (service_role) is server code's: it bypasses RLS and reads and writes every table
+-- (admin-accounts, reconciliation tools). Hosted Supabase no longer grants it anything on new
+-- objects in public, so each table's creator grants it; the API roles' privileges are 003's.
+grant select, insert, update, delete on table
+  public.admins, public.real_users, public.operators, public.fictional_users,
+  public.fictional_user_guidelines, public.chats, public.messages, public.message_authors,
+  public.favorites, public.transactions, public.chat_assignments, public.operator_activity,
+  public.operator_stats
+to service_role;

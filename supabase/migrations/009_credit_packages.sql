@@ -54,6 +54,7 @@ on conflict (name) do nothing;
 -- only the columns that describe a package.
 revoke all on table public.credit_packages from anon, authenticated;
 grant select on table public.credit_packages to anon, authenticated;
+grant select, insert, update, delete on table public.credit_packages to service_role;
 grant insert (name, credits, bonus_credits, price, currency, is_active)
   on public.credit_packages to authenticated;
 grant update (name, credits, bonus_credits, price, currency, is_active)

@@ -67,6 +67,7 @@ create index idx_paystack_events_transaction_id on public.paystack_events (trans
 
 revoke all on table public.paystack_events from anon, authenticated;
 grant select on table public.paystack_events to authenticated;
+grant select, insert, update, delete on table public.paystack_events to service_role;
 
 alter table public.paystack_events enable row level security;
 

@@ -100,6 +100,7 @@ alter table public.credit_adjustments enable row level security;
 
 revoke all on table public.admin_actions, public.credit_adjustments from anon, authenticated;
 grant select on table public.admin_actions, public.credit_adjustments to authenticated;
+grant select, insert, update, delete on table public.admin_actions, public.credit_adjustments to service_role;
 
 create policy "admins read admin actions" on public.admin_actions
   for select to authenticated

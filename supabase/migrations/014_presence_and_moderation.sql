@@ -232,6 +232,7 @@ create index idx_chat_closures_actor on public.chat_closures (actor_id);
 alter table public.chat_closures enable row level security;
 revoke all on table public.chat_closures from anon, authenticated;
 grant select on table public.chat_closures to authenticated;
+grant select, insert, update, delete on table public.chat_closures to service_role;
 create policy "admins read chat closures" on public.chat_closures
   for select to authenticated
   using ((select public.is_admin()));

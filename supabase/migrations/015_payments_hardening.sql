@@ -108,6 +108,7 @@ create index idx_payment_disputes_event_id on public.payment_disputes (event_id)
 
 revoke all on table public.payment_disputes from anon, authenticated;
 grant select on table public.payment_disputes to authenticated;
+grant select, insert, update, delete on table public.payment_disputes to service_role;
 alter table public.payment_disputes enable row level security;
 create policy "admins read payment disputes" on public.payment_disputes
   for select to authenticated

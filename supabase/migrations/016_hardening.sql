@@ -898,6 +898,7 @@ create index idx_fictional_user_creators_created_by on public.fictional_user_cre
 alter table public.fictional_user_creators enable row level security;
 revoke all on table public.fictional_user_creators from anon, authenticated;
 grant select on table public.fictional_user_creators to authenticated;
+grant select, insert, update, delete on table public.fictional_user_creators to service_role;
 create policy "admins read profile creators" on public.fictional_user_creators
   for select to authenticated
   using ((select api_private.is_admin()));

@@ -1,8 +1,7 @@
 -- Undoes 003_rls_policies.sql on the tables of 001, which stay with their rows: drops its policies,
--- disables RLS, gives the table privileges back as Supabase's default privileges made them when 001
--- created the tables (all to anon, authenticated and service_role; granted again in that order so
--- the privileges read as before), drops the column defaults, the guard triggers and the persona
--- helpers.
+-- disables RLS, takes back what it granted anon and authenticated (001 granted service_role; new
+-- objects in public get nothing by default), drops the column defaults, the guard triggers and the
+-- persona helpers.
 
 begin;
 
@@ -60,14 +59,7 @@ revoke all on table
   public.fictional_user_guidelines, public.chats, public.messages, public.message_authors,
   public.favorites, public.transactions, public.chat_assignments, public.operator_activity,
   public.operator_stats
-from anon, authenticated, service_role;
-
-grant all on table
-  public.admins, public.real_users, public.operators, public.fictional_users,
-  public.fictional_user_guidelines, public.chats, public.messages, public.message_authors,
-  public.favorites, public.transactions, public.chat_assignments, public.operator_activity,
-  public.operator_stats
-to anon, authenticated, service_role;
+from anon, authenticated;
 
 -- Column defaults -------------------------------------------------------------------------------------
 alter table public.favorites alter column real_user_id drop default;

@@ -44,14 +44,18 @@ grant usage on schema public to postgres, anon, authenticated, service_role;
 grant usage on schema extensions to postgres, anon, authenticated, service_role;
 grant usage on schema auth to anon, authenticated, service_role;
 
--- Supabase's default privileges on public: the Data API roles get table, function and sequence
--- privileges by default, and RLS (plus explicit revokes) is what actually protects data.
+-- Hosted Supabase since 2026-10-30 (every project; new projects since 2026-05-30): new tables,
+-- functions and sequences in public get no privileges for the API roles by default, so every
+-- migration grants what anon, authenticated and service_role need (changelog "Tables not exposed
+-- to Data and GraphQL API automatically"). Revoked here, not merely left out, so that a cluster
+-- made before keeps no stale default. PUBLIC keeps Postgres's own default EXECUTE on functions,
+-- as on hosted: migrations revoke it where a function is not for everyone.
 alter default privileges for role postgres in schema public
-  grant all on tables to postgres, anon, authenticated, service_role;
+  revoke all on tables from anon, authenticated, service_role;
 alter default privileges for role postgres in schema public
-  grant all on functions to postgres, anon, authenticated, service_role;
+  revoke all on functions from anon, authenticated, service_role;
 alter default privileges for role postgres in schema public
-  grant all on sequences to postgres, anon, authenticated, service_role;
+  revoke all on sequences from anon, authenticated, service_role;
 alter default privileges for role postgres in schema extensions
   grant all on tables to postgres, anon, authenticated, service_role;
 alter default privileges for role postgres in schema extensions
