@@ -64,3 +64,24 @@ export async function until<T>(check: () => T | undefined | null | false, what: 
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Every message the client's socket hands realtime-js after decoding (replies, broadcasts, presence
+ * state and diffs, system messages), in order: what a test can search for anything that should
+ * never have reached this client.
+ */
+export function recordFrames(client: SupabaseClient): unknown[] {
+  const frames: unknown[] = [];
+  const realtime = client.realtime as unknown as { socketAdapter: { onMessage(cb: (message: unknown) => void): void } };
+  realtime.socketAdapter.onMessage((message) => frames.push(message));
+  return frames;
+}
+
+/** JSON of anything a client received, binary payloads as their text. */
+export function serialise(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => {
+    if (v instanceof ArrayBuffer) return new TextDecoder().decode(v);
+    if (ArrayBuffer.isView(v)) return new TextDecoder().decode(v as Uint8Array);
+    return v;
+  });
+}
