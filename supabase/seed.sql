@@ -127,3 +127,21 @@ where m.chat_id = c.id
 update public.operators o
 set total_messages_sent = (select count(*)::int from public.message_authors a where a.operator_id = o.id)
 where o.id in ('33333333-3333-4333-8333-333333333333', '44444444-4444-4444-8444-444444444444');
+
+-- Credit packages: 009 creates the four default ones with random ids; here they get fixed ones, so a
+-- package id (in a frontend's .env, a bookmark, a test) is the same after every `npm run db:reset`.
+-- The seed runs on a new database only, where no purchase refers to them yet. Not an admin's change:
+-- no admin_actions row for it.
+alter table public.credit_packages disable trigger record_credit_package_change;
+update public.credit_packages p
+set id = v.id
+from (values
+  ('Starter', 'e0000000-0000-4000-8000-000000000001'::uuid),
+  ('Popular', 'e0000000-0000-4000-8000-000000000002'::uuid),
+  ('Value', 'e0000000-0000-4000-8000-000000000003'::uuid),
+  ('Premium', 'e0000000-0000-4000-8000-000000000004'::uuid)
+) as v (name, id)
+where p.name = v.name
+  and p.id <> v.id
+  and not exists (select 1 from public.transactions t where t.package_id = p.id);
+alter table public.credit_packages enable trigger record_credit_package_change;

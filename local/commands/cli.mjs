@@ -38,6 +38,7 @@ function printStatus(state, users) {
     ["Functions URL", state.FUNCTIONS_URL],
     ["Realtime URL", state.REALTIME_URL],
     ["JWKS URL", state.JWKS_URL],
+    ["Mailpit URL", state.MAILPIT_URL],
     ["DB URL", state.DB_URL],
     ["Publishable key", state.PUBLISHABLE_KEY],
     ["Secret key", state.SECRET_KEY],
@@ -197,7 +198,19 @@ async function dbReset() {
     log("there is no local database yet: `npm start` creates it");
     process.exit(1);
   }
-  const startedHere = cluster.start();
+  // With the stack stopped, the cluster is started for the rebuild and stopped again after it.
+  let startedHere;
+  try {
+    startedHere = cluster.start();
+  } catch (error) {
+    throw new StackError(
+      `PostgreSQL (${cluster.dataDir}, port ${port}) did not start for the rebuild. Its log says:\n` +
+        `${cluster.logTail(5).trimEnd()}\n` +
+        "If the port is taken, stop what uses it or set FANTOOO_DB_PORT; then run `npm run db:reset` again " +
+        `(or \`npm start\`, and \`npm run db:reset\` while it runs). (${error.message.split("\n")[0]})`,
+    );
+  }
+  if (startedHere) log(`PostgreSQL started for the rebuild (port ${port}); it is stopped again after it`);
   try {
     const sweeperKey = state?.SECRET_KEY ?? state?.SERVICE_ROLE_KEY;
     resetDatabase(root, cluster, running ? { apiUrl: state.API_URL, sweeperKey } : null);

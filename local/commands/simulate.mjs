@@ -15,10 +15,10 @@
 //
 // Safe on a shared stack: the run makes its own users, operators, admin and profiles (names carry
 // a run id); chats of others that its operators are handed (the queue serves the oldest waiting
-// chat of all) are held untouched, kept alive by heartbeats and handed back with `completed` at
-// the end; every chat of the run is closed by its user at the end; the run's profiles are
-// deactivated. The summary and the invariants look at the run's rows (`--all`: the structural
-// invariants over the whole database).
+// chat of all) are held untouched, kept alive by heartbeats and handed back at the end with the
+// reassignment count and flag they had (the run's assignments of them deleted); every chat of the
+// run is closed by its user at the end; the run's profiles are deactivated. The summary and the
+// invariants look at the run's rows (`--all`: the structural invariants over the whole database).
 //
 // runSimulation({ env, scale, log }) is what `npm test` calls on its throwaway stack; `env` has
 // the names of `supabase status -o env`.
@@ -125,6 +125,7 @@ class Simulation {
     this.packages = [];
     this.admin = null;
     this.foreignHeld = new Map(); // chat id -> holding operator: others' chats the queue handed us
+    this.foreignBefore = new Map(); // chat id -> its reassignment_count and flag when handed to us
     this.counts = { refusals402: 0, sweeps: 0, sweepErrors: 0, purchases: 0, flagsCleared: 0 };
     this.latencies = { "assign-chat": [], "message insert": [], checkout: [] };
     this.during = new Map(); // invariant name -> worst count seen during the run
@@ -420,6 +421,10 @@ class Simulation {
       if (!chat) return null;
       if (this.isRunChat(chat)) return chat;
       this.foreignHeld.set(chat.id, operator);
+      if (!this.foreignBefore.has(chat.id)) {
+        const { reassignment_count, flagged_for_review, flag_reason = null } = chat;
+        this.foreignBefore.set(chat.id, { reassignment_count, flagged_for_review, flag_reason });
+      }
     }
   }
 
@@ -518,7 +523,7 @@ class Simulation {
     try {
       await this.db.query("select private.invoke_idle_sweeper()");
     } catch {
-      // No sweeper configured (a stack without Vault or cron_settings): sweep in the database.
+      // No sweeper configured (Vault lacks project_url or sweeper_key): sweep in the database.
       this.counts.sweepErrors++;
       await this.db.query("select public.sweep_idle_chats()");
     }
@@ -613,6 +618,42 @@ class Simulation {
 
   // The end ---------------------------------------------------------------------------------------
 
+  /**
+   * Others' chats the run held aside leave no trace: a chat waiting for an answer counts a
+   * reassignment on every release, `completed` included (SPEC 12), and could be flagged by it, so
+   * each gets back the reassignment_count and flag it had when the queue handed it to us, and the
+   * run's assignments of it (held untouched, never answered) are deleted. Chats released by
+   * someone else meanwhile are left alone.
+   */
+  async restoreForeignChats() {
+    const chats = [...this.foreignBefore].map(([id, before]) => ({ id, ...before }));
+    if (!chats.length) return;
+    const operatorIds = this.operators.map((o) => o.id);
+    await this.db.query(
+      `with before as (
+         select * from jsonb_to_recordset($1::jsonb)
+           as b (id uuid, reassignment_count integer, flagged_for_review boolean, flag_reason text)
+       ), ours as (
+         delete from public.chat_assignments a
+          using before b
+          where a.chat_id = b.id and a.operator_id = any($2::uuid[]) and a.released_at is not null
+         returning a.chat_id
+       )
+       update public.chats c
+          set reassignment_count = b.reassignment_count,
+              flagged_for_review = b.flagged_for_review,
+              flag_reason = b.flag_reason
+         from before b
+        where c.id = b.id and c.id in (select chat_id from ours)`,
+      [JSON.stringify(chats), operatorIds],
+    );
+    await this.db.query(
+      "delete from public.operator_activity where chat_id = any($1::uuid[]) and operator_id = any($2::uuid[])",
+      [chats.map((c) => c.id), operatorIds],
+    );
+    this.foreignBefore.clear();
+  }
+
   /** Hands back others' chats, takes operators offline, closes every chat of the run, restores settings. */
   async tearDown() {
     for (const timer of this.timers) clearInterval(timer);
@@ -620,6 +661,7 @@ class Simulation {
     const steps = [
       ["handing back others' chats", () => Promise.all([...this.foreignHeld].map(([chatId, operator]) =>
         this.release(operator, chatId, "completed")))],
+      ["leaving others' chats as they were", () => this.restoreForeignChats()],
       ["taking operators offline", () => Promise.all(this.operators.map((o) => this.setStatus(o, "offline")))],
       ["closing the run's chats", () => Promise.all(this.users.filter((u) => u.arrived).flatMap((user) =>
         user.chats.map(async (chatId) => {

@@ -36,12 +36,16 @@ export function parseProveSummary(output) {
 // What runs again on the legacy-key stack: everything that authenticates.
 const LEGACY_SUITES = ["tests/smoke/keys.test.ts", "tests/auth", "tests/functions"];
 
-/** vitest over `files` (all of tests/ when empty) against `stack`; counts from its JSON report. */
-async function runVitest(bin, root, stack, files) {
+/**
+ * vitest over `files` (all of tests/ when empty) against `stack`; counts from its JSON report.
+ * `out` collects its output instead of echoing it (a pass that runs beside another).
+ */
+async function runVitest(bin, root, stack, files, out = null) {
   const report = join(stack.dataDir, "vitest.json");
-  const { code } = await run(bin("vitest"), [
+  const { code, output } = await run(bin("vitest"), [
     "run", ...files, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`,
-  ], { cwd: root, env: { ...statusEnv(stack), FANTOOO_TEST_STACK: "1" } });
+  ], { cwd: root, env: { ...statusEnv(stack), FANTOOO_TEST_STACK: "1" }, echo: out === null });
+  out?.push(output);
   let passed = 0, failed = 0;
   try {
     const json = JSON.parse(readFileSync(report, "utf8"));
@@ -53,18 +57,67 @@ async function runVitest(bin, root, stack, files) {
   return { passed, failed, ok: code === 0 && passed > 0 };
 }
 
-/** Stops a throwaway stack, printing its logs' tails first when a suite failed. */
-async function stopAndReport(stack, suites, run) {
+/** Stops a throwaway stack, printing (with `print`) its logs' tails first when a suite failed. */
+async function stopAndReport(stack, suites, print = (text) => console.log(text)) {
   if (!stack) return;
   await stack.stop();
   if (suites.some((s) => !s.ok)) {
-    console.log(`logs of the failed run were in ${stack.logDir} (now removed); tails:`);
-    for (const name of ["functions", "postgrest"]) {
+    print(`logs of the failed run were in ${stack.logDir} (now removed); tails:`);
+    for (const name of ["functions", "postgrest", "realtime"]) {
       const { output } = await run("tail", ["-n", "15", join(stack.logDir, `${name}.log`)], { echo: false });
-      console.log(`--- ${name} ---\n${output}`);
+      print(`--- ${name} ---\n${output}`);
     }
   }
   stack.remove();
+}
+
+/**
+ * 6. The same suites of keys, Auth and functions on a legacy-key project (FANTOOO_LEGACY_JWT=1),
+ *    so that both kinds of hosted project are covered; its functions go through the Data API
+ *    (FUNCTIONS_DB=data-api), so that both ways from a function to SQL are covered too.
+ * 7. A smoke run of the benchmark (every section at tiny sizes, its own stack, its own process:
+ *    `npm run bench -- --quick`), so that it cannot rot; its timings mean nothing here.
+ * Resolves with [{title, output}] to print; the counts go through `record`.
+ */
+async function runSideline({ bin, root, wants, record }) {
+  const printed = [];
+  if (wants("vitest") || wants("legacy")) {
+    const out = [];
+    const log = (line) => out.push(`[stack] ${line}\n`);
+    let legacyStack;
+    const legacySuites = [];
+    try {
+      legacyStack = await startThrowawayStack({
+        root,
+        prefix: "fantooo-legacy-",
+        legacy: true,
+        functionsDb: "data-api",
+        log,
+      });
+      const { passed, failed, ok } = await runVitest(bin, root, legacyStack, LEGACY_SUITES, out);
+      legacySuites.push({ ok });
+      record("vitest (legacy keys)", passed, failed, ok);
+    } catch (error) {
+      out.push(`[stack] ${error.message}\n`);
+      legacySuites.push({ ok: false });
+      record("legacy stack", 0, 1, false);
+    } finally {
+      await stopAndReport(legacyStack, legacySuites, (text) => out.push(`${text}\n`));
+    }
+    printed.push({
+      title: "vitest on a legacy-key stack (FANTOOO_LEGACY_JWT=1; functions through the Data API)",
+      output: out.join(""),
+    });
+  }
+  if (wants("bench")) {
+    const { code, output } = await run(bin("node"), [join(root, "bench", "bench.mjs"), "--quick"], {
+      cwd: root,
+      echo: false,
+    });
+    record("bench smoke", code === 0 ? 1 : 0, code === 0 ? 0 : 1, code === 0);
+    printed.push({ title: "bench --quick (npm run bench, smoke run)", output });
+  }
+  return printed;
 }
 
 export async function runTests({ root, args = [] }) {
@@ -87,6 +140,11 @@ export async function runTests({ root, args = [] }) {
     }
     record("deno", checks.length - failed, failed, true);
   }
+
+  // 6-7. Beside the main suites, on stacks of their own: the legacy-key pass and the bench smoke.
+  //      Each waits for nothing of the main pass, and its output is kept and printed at the end,
+  //      so the whole run takes about as long as the main suites.
+  const sideline = runSideline({ bin, root, wants, record });
 
   // 2. A throwaway stack.
   let stack;
@@ -134,39 +192,14 @@ export async function runTests({ root, args = [] }) {
     console.error(`[stack] ${error.message}`);
     record("stack", 0, 1, false);
   } finally {
-    await stopAndReport(stack, suites, run);
+    await stopAndReport(stack, suites);
   }
 
-  // 6. The same suites of keys, Auth and functions on a legacy-key project (FANTOOO_LEGACY_JWT=1),
-  //    so that both kinds of hosted project are covered; its functions go through the Data API
-  //    (FUNCTIONS_DB=data-api), so that both ways from a function to SQL are covered too.
-  if (wants("vitest") || wants("legacy")) {
-    let legacyStack;
-    try {
-      heading("vitest on a legacy-key stack (FANTOOO_LEGACY_JWT=1; functions through the Data API)");
-      legacyStack = await startThrowawayStack({
-        root,
-        prefix: "fantooo-legacy-",
-        legacy: true,
-        functionsDb: "data-api",
-        log: (line) => console.log(`[stack] ${line}`),
-      });
-      const { passed, failed, ok } = await runVitest(bin, root, legacyStack, LEGACY_SUITES);
-      record("vitest (legacy keys)", passed, failed, ok);
-    } catch (error) {
-      console.error(`[stack] ${error.message}`);
-      record("legacy stack", 0, 1, false);
-    } finally {
-      await stopAndReport(legacyStack, suites, run);
-    }
-  }
-  // 7. A smoke run of the benchmark (every section at tiny sizes, its own stack), so that it cannot
-  //    rot; its timings mean nothing here and are not checked.
-  if (wants("bench")) {
-    heading("bench --quick (npm run bench, smoke run)");
-    const { runBench } = await import("../../bench/run.mjs");
-    const code = await runBench({ root, args: ["--quick"] });
-    record("bench smoke", code === 0 ? 1 : 0, code === 0 ? 0 : 1, code === 0);
+  // 6-7. What ran beside the main suites (the legacy-key pass and the bench smoke), printed now.
+  const side = await sideline;
+  for (const { title, output } of side) {
+    heading(title);
+    process.stdout.write(output);
   }
 
   console.log("\n=== summary ===");

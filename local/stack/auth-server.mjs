@@ -40,6 +40,11 @@ import {
   mergeMetadata,
   userJson,
 } from "./auth/users.mjs";
+import { createAdminUsers } from "./auth/admin-users.mjs";
+import { createEmailFlows } from "./auth/email-flows.mjs";
+import { createMailer, validateEmail } from "./auth/emails.mjs";
+import { createInbox } from "./auth/inbox.mjs";
+import { asError, factorEnrolmentOff, switchedOff } from "./auth/switched-off.mjs";
 import { bearerToken, verifyToken } from "./keys.mjs";
 
 /** The password of every user in supabase/seed.sql (printed by `npm start`). */
@@ -70,6 +75,9 @@ const UserUpdateBody = z.object({
   password: z.string().nullish(),
   data: metadata.nullish(),
   app_metadata: metadata.nullish(),
+  nonce: z.string().nullish(),
+  code_challenge: z.string().nullish(),
+  code_challenge_method: z.string().nullish(),
 });
 const AdminUserBody = z.object({
   id: z.string().optional(),
@@ -84,16 +92,6 @@ const AdminUserBody = z.object({
 });
 const AdminDeleteBody = z.object({ should_soft_delete: z.boolean().optional() });
 
-/** GoTrue's validateEmail: present, at most 255 characters, shaped like an address; lowercased. */
-function validateEmail(email) {
-  if (!email) throw badRequest("validation_failed", "An email address is required");
-  if (email.length > 255) throw badRequest("validation_failed", "An email address is too long");
-  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
-    throw badRequest("validation_failed", "Unable to validate email address: invalid format");
-  }
-  return email.toLowerCase();
-}
-
 const requestToken = (req) => bearerToken(req.headers.authorization);
 
 function clientInfo(req) {
@@ -105,13 +103,30 @@ function clientInfo(req) {
 
 /**
  * @param {{ dbUrl: string, keys: object, apiUrl: string, jwtExpirySeconds?: number,
+ *   siteUrl?: string, additionalRedirectUrls?: string[], securePasswordChange?: boolean,
  *   log?: (line: string) => void }} options
  */
-export function createAuthApi({ dbUrl, keys, apiUrl, jwtExpirySeconds = 3600, log = () => {} }) {
+export function createAuthApi({
+  dbUrl,
+  keys,
+  apiUrl,
+  jwtExpirySeconds = 3600,
+  siteUrl = "http://127.0.0.1:3000",
+  additionalRedirectUrls = [],
+  securePasswordChange = false,
+  log = () => {},
+}) {
   const pool = new pg.Pool({ connectionString: dbUrl, max: 5 });
   // An idle client that loses its connection must not take the stack down.
   pool.on("error", (error) => log(`auth: database connection error: ${error.message}`));
   const context = { keys, apiUrl, jwtExpirySeconds };
+  // Where the stand-in's emails go: the local inbox (Mailpit's API), served by the gateway.
+  const inbox = createInbox();
+  const mailer = createMailer({ inbox, authUrl: `${apiUrl}/auth/v1`, siteUrl });
+  const flows = createEmailFlows({
+    pool, transaction, context, mailer, redirects: { siteUrl, additionalRedirectUrls }, requireUser, requireAdmin, clientInfo,
+  });
+  const adminUsers = createAdminUsers({ pool, transaction, requireAdmin, loadUser, apiUrl });
 
   async function transaction(fn) {
     const client = await pool.connect();
@@ -249,9 +264,9 @@ export function createAuthApi({ dbUrl, keys, apiUrl, jwtExpirySeconds = 3600, lo
     sendJson(res, 200, userJson(user));
   }
 
-  // PUT /user: metadata and password. Changing the email or phone needs a confirmation message,
-  // which the stand-in cannot send, so it says so instead of pretending.
-  async function updateUser(req, res) {
+  // PUT /user: metadata, password and email (a change is confirmed through the emails it sends to
+  // the local inbox). Changing the phone needs an SMS, which the stand-in cannot send, so it says so.
+  async function updateUser(req, res, url) {
     const { user, sessionId } = await requireUser(req);
     const body = await readJsonBody(req, UserUpdateBody);
     const email = body.email ? validateEmail(body.email) : null;
@@ -264,11 +279,20 @@ export function createAuthApi({ dbUrl, keys, apiUrl, jwtExpirySeconds = 3600, lo
       if (other && other.id !== user.id) {
         throw unprocessable("email_exists", "A user with this email address has already been registered");
       }
-      throw unprocessable("validation_failed", "The local Auth stand-in sends no emails, so it cannot change an email address");
+      if (body.code_challenge || body.code_challenge_method) {
+        throw badRequest("validation_failed", "The local Auth stand-in serves the implicit flow only (flowType: 'implicit'), not PKCE");
+      }
     }
     if (body.phone && body.phone !== user.phone) {
       throw unprocessable("validation_failed", "The local Auth stand-in sends no SMS, so it cannot change a phone number");
     }
+    // [auth.email] secure_password_change: a session older than 24 hours needs GET /reauthenticate's code.
+    const sessionStart = sessionId
+      ? (await pool.query("select created_at from auth.sessions where id = $1", [sessionId])).rows[0]?.created_at
+      : null;
+    const needsNonce = typeof body.password === "string" && securePasswordChange &&
+      (!sessionStart || Date.now() > new Date(sessionStart).getTime() + 24 * 3600 * 1000);
+    if (needsNonce && !body.nonce) throw badRequest("reauthentication_needed", "Password update requires reauthentication");
     let passwordHash = null;
     if (typeof body.password === "string" && body.password !== "") {
       if (await verifyPassword(body.password, user.encrypted_password)) {
@@ -279,6 +303,7 @@ export function createAuthApi({ dbUrl, keys, apiUrl, jwtExpirySeconds = 3600, lo
 
     const updated = await transaction(async (client) => {
       const current = await findUserById(client, user.id, { forUpdate: true });
+      if (needsNonce) await flows.checkNonce(client, current, body.nonce);
       if (passwordHash) {
         await client.query("update auth.users set encrypted_password = $2, updated_at = now() where id = $1", [user.id, passwordHash]);
         // GoTrue's UpdatePassword: a changed password signs the user out everywhere else.
@@ -297,6 +322,8 @@ export function createAuthApi({ dbUrl, keys, apiUrl, jwtExpirySeconds = 3600, lo
           [user.id, mergeMetadata(current.raw_app_meta_data, body.app_metadata)],
         );
       }
+      // GoTrue's sendEmailChange: codes to the new and the current address (see email-flows.mjs).
+      if (email && email !== current.email) await flows.sendEmailChange(client, current, email, flows.redirectOf(url));
       return findUserById(client, user.id);
     });
     sendJson(res, 200, userJson(updated));
@@ -421,21 +448,85 @@ export function createAuthApi({ dbUrl, keys, apiUrl, jwtExpirySeconds = 3600, lo
     if (method === "GET" && path === "/.well-known/jwks.json") {
       return sendJson(res, 200, keys.jwks, { "cache-control": "public, max-age=600" });
     }
+    if (method === "GET" && path === "/.well-known/openid-configuration") {
+      const issuer = `${apiUrl}/auth/v1`;
+      return sendJson(res, 200, {
+        issuer,
+        jwks_uri: `${issuer}/.well-known/jwks.json`,
+        response_types_supported: ["code"],
+        subject_types_supported: ["public"],
+        id_token_signing_alg_values_supported: keys.mode === "legacy" ? ["HS256"] : ["ES256"],
+      });
+    }
     if (method === "GET" && path === "/settings") return sendJson(res, 200, settings);
     if (method === "POST" && path === "/signup") return signup(req, res);
     if (method === "POST" && path === "/token") {
       const grantType = url.searchParams.get("grant_type");
       if (grantType === "password") return passwordGrant(req, res);
       if (grantType === "refresh_token") return refreshTokenGrant(req, res);
+      if (grantType === "web3") throw unprocessable("web3_provider_disabled", "Web3 provider is disabled");
+      // No PKCE flow is ever started here, so no auth code has a flow state (token.go, PKCE).
+      if (grantType === "pkce") throw notFound("flow_state_not_found", "invalid flow state, no valid flow state found");
+      if (grantType === "id_token") {
+        const body = await readJsonBody(req, z.object({ id_token: z.string().optional(), provider: z.string().optional(), issuer: z.string().optional(), client_id: z.string().optional() }).passthrough());
+        if (!body.id_token) throw new OAuthError("invalid request", "id_token required");
+        if (!body.provider && !(body.client_id && body.issuer)) throw new OAuthError("invalid request", "provider or client_id and issuer required");
+        throw badRequest("provider_disabled", `Provider (issuer "${body.issuer ?? body.provider}") is not enabled`);
+      }
       throw badRequest("invalid_credentials", "unsupported_grant_type");
     }
+    if (method === "POST" && path === "/recover") return flows.recover(req, res, url);
+    if (method === "POST" && path === "/otp") return flows.otp(req, res, url);
+    if (method === "POST" && path === "/magiclink") return flows.magiclink(req, res, url);
+    if (method === "POST" && path === "/verify") return flows.verifyPost(req, res, url);
+    if (method === "GET" && path === "/verify") return flows.verifyGet(req, res, url);
+    if (method === "POST" && path === "/resend") return flows.resend(req, res, url);
+    if (method === "GET" && path === "/reauthenticate") return flows.reauthenticate(req, res, url);
+    if (method === "POST" && path === "/invite") return flows.invite(req, res, url);
     if (method === "GET" && path === "/user") return getUser(req, res);
-    if (method === "PUT" && path === "/user") return updateUser(req, res);
+    if (method === "PUT" && path === "/user") return updateUser(req, res, url);
     if (method === "POST" && path === "/logout") return logoutRoute(req, res, url);
+    if (method === "POST" && path === "/factors") {
+      await requireUser(req);
+      const body = await readJsonBody(req, z.object({ factor_type: z.string().optional() }).passthrough());
+      throw factorEnrolmentOff(body.factor_type);
+    }
+    if (method === "GET" && path === "/admin/users") return adminUsers.list(req, res, url);
     if (method === "POST" && path === "/admin/users") return adminCreateUser(req, res);
+    if (method === "POST" && path === "/admin/generate_link") return flows.generateLink(req, res, url);
+    if (method === "GET" && path === "/admin/audit") {
+      // The stand-in keeps no audit log (auth.audit_log_entries): an empty page, as GoTrue's.
+      await requireAdmin(req);
+      return sendJson(res, 200, [], { link: `<${apiUrl}/auth/v1/admin/audit?page=0>; rel="last"`, "x-total-count": "0" });
+    }
+    if (method === "GET" && path === "/admin/sso/providers") {
+      await requireAdmin(req);
+      return sendJson(res, 200, { items: [] });
+    }
+    if (/^\/admin\/sso\/providers\/[^/]+$/.test(path) && ["GET", "PUT", "DELETE"].includes(method)) {
+      await requireAdmin(req);
+      throw notFound("sso_provider_not_found", "SSO Identity Provider not found");
+    }
+    if (method === "POST" && path === "/admin/sso/providers") {
+      await requireAdmin(req);
+      throw notFound("saml_provider_disabled", "SAML 2.0 is disabled");
+    }
+    const adminUserFactors = /^\/admin\/users\/([^/]+)\/factors$/.exec(path);
+    if (adminUserFactors && method === "GET") {
+      await requireAdmin(req);
+      await loadUser(decodeURIComponent(adminUserFactors[1]));
+      return sendJson(res, 200, []);
+    }
     const adminUser = /^\/admin\/users\/([^/]+)$/.exec(path);
     if (adminUser && method === "GET") return adminGetUser(req, res, decodeURIComponent(adminUser[1]));
+    if (adminUser && method === "PUT") return adminUsers.update(req, res, decodeURIComponent(adminUser[1]));
     if (adminUser && method === "DELETE") return adminDeleteUser(req, res, decodeURIComponent(adminUser[1]));
+    const off = switchedOff(method, path);
+    if (off) {
+      if (off.caller === "user") await requireUser(req);
+      if (off.caller === "admin") await requireAdmin(req);
+      throw asError(off.error);
+    }
     throw notFound("not_found", `${method} /auth/v1${path} is not served by the local Auth stand-in`);
   }
 
@@ -455,6 +546,8 @@ export function createAuthApi({ dbUrl, keys, apiUrl, jwtExpirySeconds = 3600, lo
         sendError(req, res, new AuthError(500, "unexpected_failure", "Unexpected failure, please check server logs for more information"));
       }
     },
+    /** The local inbox (Mailpit's API and a page): the gateway serves it at /inbox. */
+    inbox,
     close() {
       return pool.end();
     },

@@ -29,6 +29,11 @@ export function readProjectConfig(root) {
     maxRows: toml.api?.max_rows ?? 1000,
     jwtExpiry: Number(toml.auth?.jwt_expiry ?? 3600),
     signingKeysPath: toml.auth?.signing_keys_path ?? "./signing_keys.json",
+    // Where Auth's email links may send the browser ([auth] site_url, additional_redirect_urls),
+    // and whether a password change needs a fresh reauthentication code, with the CLI's defaults.
+    siteUrl: toml.auth?.site_url ?? "http://127.0.0.1:3000",
+    additionalRedirectUrls: toml.auth?.additional_redirect_urls ?? ["https://127.0.0.1:3000"],
+    securePasswordChange: toml.auth?.email?.secure_password_change === true,
     functions,
   };
 }

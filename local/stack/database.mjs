@@ -86,8 +86,22 @@ export function recordMigrations(root, cluster) {
   writeFileSync(checksumFile(cluster), `${JSON.stringify(migrationChecksums(root), null, 2)}\n`);
 }
 
-/** Applies pending migrations with the Supabase CLI (`supabase migration up`). */
+/** The migrations this database has recorded, as `NNN_name`, in order. */
+function appliedMigrations(cluster) {
+  if (!hasMigrationHistory(cluster)) return [];
+  return queryValue(
+    cluster,
+    `select coalesce(string_agg(version || '_' || name, ',' order by version), '')
+       from supabase_migrations.schema_migrations`,
+  ).split(",").filter(Boolean);
+}
+
+/**
+ * Applies pending migrations with the Supabase CLI (`supabase migration up`). Returns the ones it
+ * applied now (`NNN_name`, in order), so that the caller can name them.
+ */
 export function migrate(root, cluster) {
+  const before = new Set(appliedMigrations(cluster));
   const cli = join(root, "node_modules", ".bin", "supabase");
   const result = spawnSync(cli, ["migration", "up", `--remote=${cluster.url()}`, "--yes", "--workdir", root], {
     encoding: "utf8",
@@ -100,6 +114,13 @@ export function migrate(root, cluster) {
         `command again.\n${output}`,
     );
   }
+  return appliedMigrations(cluster).filter((migration) => !before.has(migration));
+}
+
+/** "001_a, 002_b" for a few migrations; "23 migrations (001_a … 023_w)" for many. */
+export function describeMigrations(names) {
+  if (names.length <= 5) return names.join(", ");
+  return `${names.length} migrations (${names[0]} … ${names.at(-1)})`;
 }
 
 export function seed(root, cluster) {
@@ -108,6 +129,16 @@ export function seed(root, cluster) {
 
 /** Drops and recreates the database, then bootstrap, migrations and seed (`supabase db reset`). */
 export function resetDatabase(root, cluster, cronTarget = null) {
+  // A logical replication slot in use (the local Realtime server's) blocks the drop: end its
+  // sender and drop the slot; Realtime reconnects and makes a new one.
+  psql(cluster, {
+    database: "template1",
+    sql: `select pg_terminate_backend(active_pid) from pg_replication_slots
+           where database = '${DATABASE}' and active_pid is not null;
+          select pg_sleep(0.2);
+          select pg_drop_replication_slot(slot_name) from pg_replication_slots
+           where database = '${DATABASE}' and not active;`,
+  });
   psql(cluster, { database: "template1", sql: `drop database if exists ${DATABASE} with (force)` });
   psql(cluster, { database: "template1", sql: `create database ${DATABASE}` });
   bootstrap(root, cluster);
@@ -120,14 +151,20 @@ export function resetDatabase(root, cluster, cronTarget = null) {
 }
 
 /**
- * Hosted cron jobs read the project URL and the sweeper's key from Vault; the local database has
- * no Vault, so the jobs' fallback settings (private.cron_settings) point at the local gateway.
+ * The cron jobs read the project URL and their keys from Vault, here as on hosted Supabase (the
+ * bootstrap's Vault stand-in): writes the secrets `project_url`, `sweeper_key` and `reconcile_key`
+ * (creating or updating each). Hosted projects give each scheduled caller its own named secret key;
+ * the local stack has one, so both keys hold it unless `reconcileKey` is given.
  */
-export function pointCronJobsAt(cluster, { apiUrl, sweeperKey }) {
+export function pointCronJobsAt(cluster, { apiUrl, sweeperKey, reconcileKey = sweeperKey }) {
   // Values go in as psql variables (:'name' quotes them), never pasted into the SQL text.
   psql(cluster, {
-    sql: "update private.cron_settings set project_url = :'url', sweeper_key = :'key'",
-    variables: { url: apiUrl, key: sweeperKey },
+    sql: `select case when exists (select 1 from vault.secrets where name = s.name)
+                 then (select vault.update_secret(v.id, s.value) from vault.secrets v where v.name = s.name)::text
+                 else vault.create_secret(s.value, s.name)::text end
+            from (values ('project_url', :'url'), ('sweeper_key', :'sweeper'), ('reconcile_key', :'reconcile'))
+                 as s (name, value)`,
+    variables: { url: apiUrl, sweeper: sweeperKey, reconcile: reconcileKey },
   });
 }
 

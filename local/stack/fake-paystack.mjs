@@ -11,7 +11,9 @@
 //                                                   customer: {email}, ...}}
 //
 // Shapes follow Paystack's API reference; a transaction stays "abandoned" until it is paid or
-// failed, on the checkout page or through a test-control route.
+// failed, on the checkout page or through a test-control route, which can also put it in every
+// other state verify reports ("reversed", "ongoing"). An unknown reference is answered 400
+// {status: false, message: "Transaction reference not found", code: "transaction_not_found"}.
 //
 // The checkout page (no auth), what `authorization_url` opens in a browser:
 //
@@ -40,6 +42,10 @@
 //                                              charge.success event body Paystack would send (and
 //                                              sends it nowhere: the caller delivers it)
 //   POST   /__fake/transactions/:ref/fail      mark failed
+//   POST   /__fake/transactions/:ref/reverse   mark reversed (paid, then reversed: Paystack's
+//                                              "reversed")
+//   POST   /__fake/transactions/:ref/processing  mark still being processed (Paystack's "ongoing":
+//                                              the customer started paying, no outcome yet)
 //   POST   /__fake/transactions/:ref/refund    {amount?, id?} answers the refund.processed event body
 //                                              Paystack would send for a refund of that paid
 //                                              transaction (amount: all of it by default; id: a new
@@ -179,7 +185,14 @@ export async function startFakePaystack({
 
   function verifyTransaction(reference, res) {
     const tx = transactions.get(reference);
-    if (!tx) return send(res, 400, { status: false, message: "Transaction reference not found" });
+    if (!tx) {
+      return send(res, 400, {
+        status: false,
+        message: "Transaction reference not found",
+        type: "validation_error",
+        code: "transaction_not_found",
+      });
+    }
     return send(res, 200, { status: true, message: "Verification successful", data: transactionData(tx) });
   }
 
@@ -256,9 +269,15 @@ export async function startFakePaystack({
   }
 
   function fail(reference) {
+    return setStatus(reference, "failed");
+  }
+
+  /** Puts a transaction in one of the states verify reports (failed, reversed, ongoing). */
+  function setStatus(reference, status) {
     const tx = transactions.get(reference);
     if (!tx) throw new Error(`unknown reference ${reference}`);
-    tx.status = "failed";
+    tx.status = status;
+    if (status === "reversed") tx.paid_at ??= new Date().toISOString();
     return transactionData(tx);
   }
 
@@ -401,11 +420,13 @@ export async function startFakePaystack({
       }
       return send(res, 200, { ok: true, queued: pending.length });
     }
-    const action = /^\/__fake\/transactions\/([^/]+)\/(pay|fail|refund|dispute)$/.exec(path);
+    const action = /^\/__fake\/transactions\/([^/]+)\/(pay|fail|reverse|processing|refund|dispute)$/.exec(path);
     if (action && method === "POST") {
       const reference = decodeURIComponent(action[1]);
       if (!transactions.has(reference)) return send(res, 404, { ok: false, message: "unknown reference" });
       if (action[2] === "fail") return send(res, 200, fail(reference));
+      if (action[2] === "reverse") return send(res, 200, setStatus(reference, "reversed"));
+      if (action[2] === "processing") return send(res, 200, setStatus(reference, "ongoing"));
       if (action[2] === "refund") return send(res, 200, refundEvent(reference, input));
       if (action[2] === "dispute") return send(res, 200, disputeEvent(reference, input));
       const overrides = {};

@@ -4,8 +4,8 @@
 // local Realtime server: the key is checked here, then the upgrade is proxied to its port).
 //
 // Keys are treated as the hosted gateway treats them (docs/rules.md):
-// - the key comes from the `apikey` header (or `?apikey=`), else from `Authorization: Bearer`, which
-//   must then be a key or a token this project signed;
+// - the key comes from the `apikey` header (or `?apikey=`, which is not passed on to PostgREST),
+//   else from `Authorization: Bearer`, which must then be a key or a token this project signed;
 // - a publishable key (`sb_publishable_…`) acts as `anon` and a secret key (`sb_secret_…`) as
 //   `service_role`: the gateway sends PostgREST and Auth a short-lived JWT of that role, signed
 //   with the project's signing key, unless the caller also sent a user's access token, which is
@@ -44,6 +44,24 @@ function sendPreflight(req, res) {
     "access-control-max-age": "86400",
   });
   res.end();
+}
+
+/**
+ * The query string without `apikey` (as hosted Supabase's gateway hides the key it checked):
+ * PostgREST would read it as a filter on a column named apikey, answer 400 and log the key. The
+ * other parameters stay byte for byte as they came.
+ */
+export function searchWithoutApikey(search) {
+  const kept = search.replace(/^\?/, "").split("&").filter((part) => {
+    if (part === "") return false;
+    const name = part.split("=")[0].replace(/\+/g, " ");
+    try {
+      return decodeURIComponent(name) !== "apikey";
+    } catch {
+      return true;
+    }
+  });
+  return kept.length ? `?${kept.join("&")}` : "";
 }
 
 function proxy(req, res, target, path, headerOverrides = {}) {
@@ -232,19 +250,30 @@ export function startGateway(
         }
       }
       const rest = path.slice("/rest/v1".length) || "/";
-      return proxy(req, res, postgrest, rest + url.search, { authorization: resolved.authorization });
+      return proxy(req, res, postgrest, rest + searchWithoutApikey(url.search), { authorization: resolved.authorization });
     }
 
     if (path === "/auth/v1" || path.startsWith("/auth/v1/")) {
       if (!auth) return sendJson(res, 404, { message: "no Route matched with those values" });
       const sub = path.slice("/auth/v1".length) || "/";
-      // The signing keys are public: anyone may fetch them to verify tokens.
-      if (sub !== "/.well-known/jwks.json" && req.method !== "OPTIONS") {
+      // The signing keys are public: anyone may fetch them to verify tokens. The links in Auth's
+      // emails (GET /verify) and the OAuth redirects are opened by a browser without a key, so the
+      // hosted gateway lets them through too (Kong's auth-v1-open routes).
+      const open = sub === "/.well-known/jwks.json" ||
+        (req.method === "GET" && ["/verify", "/callback", "/authorize"].includes(sub.replace(/\/+$/, "")));
+      if (!open && req.method !== "OPTIONS") {
         const resolved = await resolveKey(req.headers, url.searchParams);
         if (resolved.status) return sendJson(res, resolved.status, resolved.body);
         req.headers.authorization = resolved.authorization;
       }
       return auth.handle(req, res, sub + url.search);
+    }
+
+    // The local inbox where the Auth stand-in delivers its emails (MAILPIT_URL): no key, as
+    // Mailpit under `supabase start` asks none.
+    if (path === "/inbox" || path.startsWith("/inbox/")) {
+      if (!auth?.inbox) return sendJson(res, 404, { message: "no Route matched with those values" });
+      return auth.inbox.handle(req, res, (path.slice("/inbox".length) || "/") + url.search);
     }
 
     const fn = /^\/functions\/v1\/([^/]+)(\/.*)?$/.exec(path);

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import {
   bootstrap,
   changedMigrations,
+  describeMigrations,
   hasMigrationHistory,
   migrate,
   pointCronJobsAt,
@@ -45,6 +46,56 @@ function assertPortFree(port, what) {
     });
     probe.listen(port, "127.0.0.1", () => probe.close(() => resolve()));
   });
+}
+
+/** True when process `pid` runs, and is a Node process (a recycled pid is not a stack). */
+function isStackProcess(pid) {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if (error.code !== "EPERM") return false;
+  }
+  try {
+    return /node/.test(readFileSync(`/proc/${pid}/cmdline`, "utf8"));
+  } catch {
+    return true; // no /proc to tell: assume it is
+  }
+}
+
+/**
+ * Claims `dataDir` for this process (its stack.lock names our pid and API URL), or throws a
+ * StackError naming the stack that holds it, before anything is touched: two stacks on one data
+ * folder would share, and then stop, one PostgreSQL. A lock left by a stack that died is taken
+ * over. Returns what releases the claim.
+ */
+function claimDataDir(dataDir, apiUrl) {
+  const lockFile = join(dataDir, "stack.lock");
+  const mine = JSON.stringify({ pid: process.pid, apiUrl });
+  for (;;) {
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      writeFileSync(lockFile, mine, { flag: "wx" });
+      return () => {
+        try {
+          if (readFileSync(lockFile, "utf8") === mine) rmSync(lockFile, { force: true });
+        } catch { /* gone already */ }
+      };
+    } catch (error) {
+      if (error.code !== "EEXIST") throw error;
+    }
+    let holder = {};
+    try {
+      holder = JSON.parse(readFileSync(lockFile, "utf8"));
+    } catch { /* half-written or unreadable: stale */ }
+    if (Number.isInteger(holder.pid) && holder.pid !== process.pid && isStackProcess(holder.pid)) {
+      throw new StackError(
+        `a stack is already running from ${dataDir} (pid ${holder.pid}, ${holder.apiUrl ?? "API URL unknown"}): ` +
+          "use it (`npm run status` prints its URLs and keys), or stop it first (Ctrl-C where it runs, or " +
+          `kill ${holder.pid}); nothing was changed`,
+      );
+    }
+    rmSync(lockFile, { force: true }); // left by a stack that is gone
+  }
 }
 
 /** A free TCP port chosen by the OS (for the throwaway test stack). */
@@ -115,6 +166,7 @@ export async function startStack(options) {
     signingKeysFile: signingKeysPath(root, config.signingKeysPath),
   });
   const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const releaseDataDir = claimDataDir(dataDir, apiUrl);
   const logDir = join(dataDir, "logs");
   mkdirSync(logDir, { recursive: true });
 
@@ -132,6 +184,7 @@ export async function startStack(options) {
       }
     }
     stoppers.length = 0;
+    releaseDataDir();
   };
 
   /**
@@ -241,10 +294,10 @@ export async function startStack(options) {
         );
       }
     }
-    migrate(root, cluster);
+    const applied = migrate(root, cluster);
     recordMigrations(root, cluster);
     if (created) seed(root, cluster);
-    log("migrations applied");
+    log(applied.length ? `migrations applied: ${describeMigrations(applied)}` : "migrations: none new to apply");
     // The sweeper's key: a secret key, or the legacy service-role key on a legacy project.
     const sweeperKey = keys.secretKey ?? keys.serviceRoleKey;
     pointCronJobsAt(cluster, { apiUrl, sweeperKey });
@@ -352,7 +405,16 @@ export async function startStack(options) {
     log("Realtime ready");
 
     // 7. The gateway, then the pg_net drainer that calls through it.
-    const auth = createAuthApi({ dbUrl: cluster.url(), keys, apiUrl, jwtExpirySeconds: config.jwtExpiry, log });
+    const auth = createAuthApi({
+      dbUrl: cluster.url(),
+      keys,
+      apiUrl,
+      jwtExpirySeconds: config.jwtExpiry,
+      siteUrl: config.siteUrl,
+      additionalRedirectUrls: config.additionalRedirectUrls,
+      securePasswordChange: config.securePasswordChange,
+      log,
+    });
     stoppers.push(() => auth.close());
     const gateway = await startGateway({
       port: apiPort,
@@ -482,6 +544,10 @@ export function statusEnv(stack) {
     ANON_KEY: stack.anonKey,
     SERVICE_ROLE_KEY: stack.serviceRoleKey,
     JWKS_URL: `${stack.apiUrl}/auth/v1/.well-known/jwks.json`,
+    // The local inbox of the Auth stand-in's emails, under the names `supabase status -o env` gives
+    // Mailpit (INBUCKET_URL is the CLI's older, deprecated name for the same URL).
+    MAILPIT_URL: `${stack.apiUrl}/inbox`,
+    INBUCKET_URL: `${stack.apiUrl}/inbox`,
     // Local only: the stack's data folder (logs/, pids.json of its processes, postgres/).
     STACK_DIR: stack.dataDir,
     KEYS_MODE: stack.keys.mode,

@@ -71,10 +71,19 @@ function alive(pid) {
   }
 }
 
+/** The live postmaster of `dataDir` (whoever started it), or null. */
+function runningPostmaster(dataDir) {
+  const pid = postmasterPid(dataDir);
+  return pid && alive(pid) ? pid : null;
+}
+
 /**
  * Watches the cluster's postmaster once a second and starts it again (pg_ctl, without blocking
  * the gateway and the Auth API that share this process) when it is gone. Clients reconnect by
  * themselves: PostgREST retries, the drainer and the Auth API reconnect on their next query.
+ * It watches whatever postmaster runs on the data folder, whoever started it: when someone else
+ * brings the cluster back first (`pg_ctl restart`, `npm run db:reset`), it stops trying and that
+ * start counts as none of its restarts, so the next crash is again restarted after 0.5 s.
  */
 export function supervisePostgres({ cluster, shouldRestart, log, startCommand }) {
   let attempt = 0;
@@ -84,18 +93,26 @@ export function supervisePostgres({ cluster, shouldRestart, log, startCommand })
 
   const tick = async () => {
     if (restarting || !shouldRestart()) return;
-    const pid = postmasterPid(cluster.dataDir);
-    if (pid && alive(pid)) {
+    if (runningPostmaster(cluster.dataDir)) {
       if (Date.now() - upSince > STABLE_MS) attempt = 0;
       return;
     }
     restarting = true;
+    const attemptsBefore = attempt;
+    // Someone else started it (between two looks, or while our pg_ctl lost the race to theirs).
+    const startedElsewhere = () => {
+      const pid = runningPostmaster(cluster.dataDir);
+      if (!pid) return false;
+      attempt = attemptsBefore;
+      log(`PostgreSQL is running again (pid ${pid}, started outside the stack); watching it`);
+      return true;
+    };
     try {
       while (shouldRestart()) {
         const delay = restartDelay(attempt++);
         log(`PostgreSQL stopped unexpectedly; restarting in ${delay} ms (restart ${attempt}); its log: ${cluster.logFile}`);
         await new Promise((resolve) => setTimeout(resolve, delay));
-        if (!shouldRestart()) break;
+        if (!shouldRestart() || startedElsewhere()) break;
         const [file, args] = startCommand();
         const code = await new Promise((resolve) => {
           const child = spawn(file, args, { stdio: "ignore" });
@@ -108,6 +125,7 @@ export function supervisePostgres({ cluster, shouldRestart, log, startCommand })
           log("PostgreSQL is back");
           break;
         }
+        if (startedElsewhere()) break;
       }
     } finally {
       restarting = false;

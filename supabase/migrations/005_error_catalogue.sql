@@ -62,7 +62,7 @@ insert into errors.catalogue (code, sqlstate, http_status, message) values
   ('at_capacity', 'PT409', 409, 'The operator already holds as many chats as it may.'),
   ('operator_holds_chats', '55006', 500, 'The operator still holds chats; release them before deleting it.'),
   ('sweeper_not_configured', 'PT500', 500,
-   'The idle-sweeper target is not configured: set the Vault secrets project_url and sweeper_key, or private.cron_settings.');
+   'The idle-sweeper target is not configured: set the Vault secrets project_url and sweeper_key.');
 
 -- Raises the catalogued error p_code (see the file header): SQLSTATE from the catalogue, MESSAGE =
 -- p_code, DETAIL = p_detail or the catalogue's text. Never returns. Callable by every function and

@@ -3,11 +3,8 @@
 -- public.settings is a single row (id = true) holding the pricing rules, the business timezone and
 -- the chat timeouts. Database functions read it; operators and admins may read it through the Data
 -- API (real users get prices through public.message_price, never the operator-side timeouts); only
--- admins may update it. It cannot be inserted or deleted through the API.
---
--- The cron target (functions URL and the sweeper's key, for environments without Vault) is kept in
--- private.cron_settings instead of on public.settings: column-level revokes there would break
--- `select=*` for admins, and the key must not be readable by any API role.
+-- admins may update it. It cannot be inserted or deleted through the API. (The cron jobs' target,
+-- the project URL and their keys, lives in Vault: 011_cron_schedules.sql.)
 
 create table public.settings (
   id boolean primary key default true check (id),
@@ -68,6 +65,7 @@ alter table public.settings enable row level security;
 
 revoke all on table public.settings from anon, authenticated;
 grant select on table public.settings to authenticated;
+grant select, insert, update, delete on table public.settings to service_role;
 grant update (base_price, free_messages, night_factor, night_starts, night_ends, early_factor, early_starts,
               early_ends, featured_factor, timezone, idle_timeout, inactivity_timeout)
   on table public.settings to authenticated;
@@ -79,21 +77,6 @@ create policy "admins update settings" on public.settings
   for update to authenticated
   using ((select public.is_admin()))
   with check ((select public.is_admin()));
-
--- Where pg_cron's idle-sweeper job sends its request when Vault holds no 'project_url' /
--- 'sweeper_key' secrets (local stack, self-hosting). Readable by the postgres role only.
-create table private.cron_settings (
-  id boolean primary key default true check (id),
-  project_url text,
-  sweeper_key text,
-  updated_at timestamptz not null default now()
-);
-comment on table private.cron_settings is
-  'Fallback for Vault: the project URL (functions live at <project_url>/functions/v1/<name>) and the '
-  'key the idle-sweeper cron job sends (a secret key, or the legacy service-role key). Not readable '
-  'by any API role.';
-revoke all on table private.cron_settings from public, anon, authenticated, service_role;
-insert into private.cron_settings (id) values (true);
 
 -- Pricing -----------------------------------------------------------------------------------------------
 

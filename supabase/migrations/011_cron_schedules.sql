@@ -7,12 +7,12 @@
 --   operator-stats-rollup      hourly (:15)   private.rollup_operator_stats(): today's and
 --                                             yesterday's operator_stats rows
 --
--- The project URL and the sweeper's key come from Vault (vault.decrypted_secrets 'project_url' and
--- 'sweeper_key', a secret key `sb_secret_…` or, on a legacy project, the service-role JWT) where
--- Vault exists, else from private.cron_settings (006), which the local stack fills. Every
--- successful sweep is recorded in public.sweeper_status, so a sweep that keeps failing (a rotated
--- key answered 401) shows as an old last_success_at. cron.schedule upserts by job name, so
--- re-running this file is harmless.
+-- The project URL and the sweeper's key come from Vault, in every environment (vault.decrypted_secrets
+-- 'project_url' and 'sweeper_key', a secret key `sb_secret_…` or, on a legacy project, the
+-- service-role JWT): hosted projects have Vault, the local bootstrap a stand-in with its objects, and
+-- the local stack writes both secrets. Every successful sweep is recorded in public.sweeper_status,
+-- so a sweep that keeps failing (a rotated key answered 401) shows as an old last_success_at.
+-- cron.schedule upserts by job name, so re-running this file is harmless.
 
 create extension if not exists pg_cron with schema pg_catalog;
 
@@ -45,16 +45,21 @@ insert into public.sweeper_status (id) values (true);
 alter table public.sweeper_status enable row level security;
 revoke all on table public.sweeper_status from anon, authenticated;
 grant select on table public.sweeper_status to authenticated;
+grant select, insert, update, delete on table public.sweeper_status to service_role;
 create policy "admins read the sweeper status" on public.sweeper_status
   for select to authenticated
   using ((select public.is_admin()));
 
--- Queues the HTTP call that runs the idle sweep: POST <project_url>/functions/v1/idle-sweeper with
--- the sweeper's key in `apikey` (and, for a legacy JWT key, also as `Authorization: Bearer`, which
--- verify_jwt-era functions read). Reads both from Vault when its secrets exist, else from
--- private.cron_settings; raises sweeper_not_configured (the cron run is then recorded as failed)
--- when neither is configured. Returns the pg_net request id. Called by the idle-sweeper job as postgres.
-create or replace function private.invoke_idle_sweeper()
+-- Queues, through pg_net, POST <project_url>/functions/v1/<p_function> with the key stored in Vault
+-- under p_key_secret in `apikey` (and, for a legacy JWT key, also as `Authorization: Bearer`).
+-- project_url and the key are read from vault.decrypted_secrets, the only place they are kept.
+-- Returns the pg_net request id, or null when either secret is missing (the caller raises).
+-- Called by the cron job commands, as postgres.
+create or replace function private.invoke_edge_function(
+  p_function text,
+  p_key_secret text,
+  p_timeout_milliseconds integer default 5000
+)
 returns bigint
 language plpgsql
 set search_path = ''
@@ -64,21 +69,13 @@ declare
   v_key text;
   v_headers jsonb;
 begin
-  if to_regclass('vault.decrypted_secrets') is not null then
-    execute $q$
-      select max(s.decrypted_secret) filter (where s.name = 'project_url'),
-             max(s.decrypted_secret) filter (where s.name = 'sweeper_key')
-        from vault.decrypted_secrets s
-       where s.name in ('project_url', 'sweeper_key')
-    $q$ into v_url, v_key;
-  end if;
+  select max(s.decrypted_secret) filter (where s.name = 'project_url'),
+         max(s.decrypted_secret) filter (where s.name = p_key_secret)
+    into v_url, v_key
+    from vault.decrypted_secrets s
+   where s.name in ('project_url', p_key_secret);
   if v_url is null or v_key is null then
-    select coalesce(v_url, cs.project_url), coalesce(v_key, cs.sweeper_key)
-      into v_url, v_key
-      from private.cron_settings cs;
-  end if;
-  if v_url is null or v_key is null then
-    perform errors.raise_error('sweeper_not_configured');
+    return null;
   end if;
 
   v_headers := jsonb_build_object('Content-Type', 'application/json', 'apikey', v_key);
@@ -86,11 +83,30 @@ begin
     v_headers := v_headers || jsonb_build_object('Authorization', 'Bearer ' || v_key);
   end if;
   return net.http_post(
-    url := rtrim(v_url, '/') || '/functions/v1/idle-sweeper',
+    url := rtrim(v_url, '/') || '/functions/v1/' || p_function,
     body := '{}'::jsonb,
     headers := v_headers,
-    timeout_milliseconds := 5000
+    timeout_milliseconds := p_timeout_milliseconds
   );
+end;
+$$;
+
+-- Queues the HTTP call that runs the idle sweep: POST <project_url>/functions/v1/idle-sweeper with
+-- the Vault secret sweeper_key (private.invoke_edge_function). Raises sweeper_not_configured (the
+-- cron run is then recorded as failed) when Vault lacks project_url or sweeper_key. Returns the
+-- pg_net request id. Called by the idle-sweeper job as postgres.
+create or replace function private.invoke_idle_sweeper()
+returns bigint
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_request bigint := private.invoke_edge_function('idle-sweeper', 'sweeper_key');
+begin
+  if v_request is null then
+    perform errors.raise_error('sweeper_not_configured');
+  end if;
+  return v_request;
 end;
 $$;
 
@@ -127,6 +143,7 @@ end;
 $$;
 
 revoke all on function
+  private.invoke_edge_function(text, text, integer),
   private.invoke_idle_sweeper(),
   private.rollup_operator_stats()
 from public, anon, authenticated, service_role;

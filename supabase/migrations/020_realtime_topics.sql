@@ -9,6 +9,7 @@
 --   operator:<operator_id>    chat_assigned, chat_released                  that operator, admins
 --   operators:queue           queue_changed                                 active operators, admins
 --   admin                     chat_flagged, payment_disputed, sweep_failing admins
+--                             (and reconciliation_failing, from the payment reconciliation)
 --
 -- Every broadcast goes through realtime.send, which turns its own errors into warnings, from an
 -- after trigger, so a broadcast never blocks or undoes the write it reports. Nothing sent to a

@@ -1,5 +1,5 @@
--- Undoes 011_cron_schedules.sql: unschedules the three cron jobs, drops the job functions and
--- public.sweeper_status (its row, policy and grants go with it).
+-- Undoes 011_cron_schedules.sql: unschedules the three cron jobs, drops the job functions (and their
+-- Vault-reading helper) and public.sweeper_status (its row, policy and grants go with it).
 --
 -- The extensions stay: pg_cron and pg_net are the platform's (hosted Supabase enables them from the
 -- dashboard, the local bootstrap creates pg_cron and the pg_net stand-in), so the migration's
@@ -19,6 +19,7 @@ $$;
 
 drop function private.rollup_operator_stats();
 drop function private.invoke_idle_sweeper();
+drop function private.invoke_edge_function(text, text, integer);
 
 drop table public.sweeper_status;
 

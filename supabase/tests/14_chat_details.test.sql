@@ -20,6 +20,8 @@ insert into public.admins (id, name) values ('14000000-0000-4000-8000-0000000000
 insert into public.operators (id, name, status) values
   ('14000000-0000-4000-8000-0000000000b1', 'Olga', 'available'),
   ('14000000-0000-4000-8000-0000000000b2', 'Omar', 'available');
+-- Avatars must be under the project's Storage unless an admin allows another prefix (023).
+update public.settings set avatar_url_prefix = 'https://img.test/';
 insert into public.real_users (id, display_name, age, gender, looking_for, bio, avatar_url, credits) values
   ('14000000-0000-4000-8000-000000000001', 'Rhea', 33, 'female', 'male', 'likes hiking', 'https://img.test/rhea.png', 500);
 insert into public.fictional_users (id, name, age, gender, bio, avatar_url, interests, is_featured) values

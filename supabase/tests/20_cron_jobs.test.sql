@@ -1,9 +1,9 @@
 -- Scheduled jobs: pg_cron runs the idle sweeper every minute (an HTTP POST to the idle-sweeper Edge
--- Function with the sweeper's key, through pg_net) and the auto-close hourly; the key store is not
--- readable through the API; every successful sweep is recorded for admins.
+-- Function with the sweeper's key from Vault, through pg_net) and the auto-close hourly; Vault is
+-- not readable through the API; every successful sweep is recorded for admins.
 begin;
 set local search_path = extensions, public;
-select plan(25);
+select plan(30);
 \ir fixtures/authenticate.psql
 
 select has_extension('pg_cron', 'pg_cron is installed');
@@ -25,11 +25,18 @@ select has_function('net', 'http_post', array['text', 'jsonb', 'jsonb', 'jsonb',
   'net.http_post (pg_net or the local stand-in) is there for the idle-sweeper job');
 
 -- The idle-sweeper command ---------------------------------------------------------------------------------------------
-update private.cron_settings set project_url = null, sweeper_key = null;
+delete from vault.secrets where name in ('project_url', 'sweeper_key');
 select throws_ok($$select private.invoke_idle_sweeper()$$,
-  'PT500', 'sweeper_not_configured', 'without a configured target the job fails loudly');
+  'PT500', 'sweeper_not_configured', 'without its Vault secrets the job fails loudly');
+select vault.create_secret('http://gateway.test:54321/', 'project_url');
+select throws_ok($$select private.invoke_idle_sweeper()$$,
+  'PT500', 'sweeper_not_configured', 'and so it does with project_url but no sweeper_key');
 
-update private.cron_settings set project_url = 'http://gateway.test:54321/', sweeper_key = 'sb_secret_for_test';
+select vault.create_secret('sb_secret_for_test', 'sweeper_key', 'the idle sweeper''s key');
+select isnt((select secret from vault.secrets where name = 'sweeper_key'), 'sb_secret_for_test',
+  'Vault stores the key encrypted');
+select is((select decrypted_secret from vault.decrypted_secrets where name = 'sweeper_key'), 'sb_secret_for_test',
+  'and vault.decrypted_secrets shows it');
 select isnt(private.invoke_idle_sweeper(), null::bigint, 'the job queues an HTTP request');
 select results_eq(
   $$select method::text, url, headers ->> 'apikey', headers ->> 'Authorization', headers ->> 'Content-Type'
@@ -38,7 +45,7 @@ select results_eq(
             'sb_secret_for_test'::text, null::text, 'application/json'::text)$$,
   'a POST to <project_url>/functions/v1/idle-sweeper with a secret key in apikey only (it is not a JWT)');
 
-update private.cron_settings set sweeper_key = 'eyJhbGciOiJIUzI1NiJ9.legacy.service-role';
+select vault.update_secret(id, 'eyJhbGciOiJIUzI1NiJ9.legacy.service-role') from vault.secrets where name = 'sweeper_key';
 select isnt(private.invoke_idle_sweeper(), null::bigint, 'the job queues an HTTP request with a legacy key');
 select results_eq(
   $$select headers ->> 'apikey', headers ->> 'Authorization' from net.http_request_queue order by id desc limit 1$$,
@@ -76,16 +83,32 @@ select is_empty(
 
 -- The key store --------------------------------------------------------------------------------------------------------
 select tests.authenticate_as_service_role();
-select throws_ok($$select * from private.cron_settings$$,
-  '42501', 'permission denied for schema private', 'service_role cannot read the stored key');
+select throws_ok($$select * from vault.decrypted_secrets$$,
+  '42501', 'permission denied for schema vault', 'service_role cannot read the stored keys');
+select throws_ok($$select vault.create_secret('x', 'sweeper_key_2')$$,
+  '42501', 'permission denied for schema vault', 'nor write one');
 select throws_ok($$select private.invoke_idle_sweeper()$$,
   '42501', 'permission denied for schema private', 'nor run the job command');
 select tests.authenticate_as('20000000-0000-4000-8000-000000000001');
-select throws_ok($$select * from private.cron_settings$$,
-  '42501', 'permission denied for schema private', 'signed-in users cannot read it');
+select throws_ok($$select * from vault.decrypted_secrets$$,
+  '42501', 'permission denied for schema vault', 'signed-in users cannot read them');
 select tests.authenticate_as_anon();
-select throws_ok($$select * from private.cron_settings$$,
-  '42501', 'permission denied for schema private', 'anon cannot read it');
+select throws_ok($$select * from vault.secrets$$,
+  '42501', 'permission denied for schema vault', 'anon cannot read them');
+select tests.clear_authentication();
+select is_empty($$
+  select r.rolname, p.privilege_type
+    from pg_roles r, unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE']) as p(privilege_type)
+   where r.rolname in ('anon', 'authenticated', 'service_role')
+     and (has_table_privilege(r.oid, 'vault.secrets', p.privilege_type)
+          or has_table_privilege(r.oid, 'vault.decrypted_secrets', p.privilege_type))
+  union all
+  select r.rolname, 'EXECUTE' from pg_roles r
+   where r.rolname in ('anon', 'authenticated', 'service_role')
+     and (has_function_privilege(r.oid, 'vault.create_secret(text, text, text, uuid)', 'EXECUTE')
+          or has_function_privilege(r.oid, 'vault.update_secret(uuid, text, text, text, uuid)', 'EXECUTE')
+          or has_schema_privilege(r.oid, 'vault', 'USAGE'))$$,
+  'as on hosted Supabase, no API role has any privilege on Vault');
 
 select * from finish();
 rollback;

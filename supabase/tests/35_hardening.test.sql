@@ -132,8 +132,8 @@ select throws_ok($$update public.real_users set avatar_url = 'javascript:alert(1
   '23514', 'invalid_avatar_url', 'nor a javascript: one');
 select throws_ok($$update public.real_users set avatar_url = 'https://user@evil.test/a.png' where id = 'f1000000-0000-4000-8000-000000000001'$$,
   '23514', 'invalid_avatar_url', 'nor one with user info');
-select lives_ok($$update public.real_users set avatar_url = 'https://img.test/alice.png' where id = 'f1000000-0000-4000-8000-000000000001'$$,
-  'an https avatar is accepted while no Storage URL is set');
+select throws_ok($$update public.real_users set avatar_url = 'https://img.test/alice.png' where id = 'f1000000-0000-4000-8000-000000000001'$$,
+  '23514', 'invalid_avatar_url', 'an https avatar outside the project''s Storage is refused while no other prefix is set (039)');
 select tests.clear_authentication();
 update public.settings set avatar_url_prefix = 'https://ref.supabase.co/storage/v1/object/public/avatars/';
 select tests.authenticate_as('f1000000-0000-4000-8000-000000000001');

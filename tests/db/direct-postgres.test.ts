@@ -2,7 +2,9 @@
 // database: each call runs as the caller it is given (role and verified claims, transaction-local,
 // as PostgREST sets them), answers what the Data API answers for the same call, refuses with the
 // fields db-errors.ts maps, and leaves nothing of one caller on a pooled connection for the next.
-import { afterAll, describe, expect, it } from "vitest";
+import { type AddressInfo, createServer } from "node:net";
+import { afterAll, describe, expect, it, onTestFinished } from "vitest";
+import { ApiError } from "../../supabase/functions/_shared/errors.ts";
 import { createDirectDb } from "../../supabase/functions/_shared/postgres.ts";
 import { closeDb, db, stack, userClient } from "../support/stack.ts";
 
@@ -98,6 +100,37 @@ describe("createDirectDb", () => {
       /not a SQL function call/,
     );
     expect((await db().query("select to_regclass('public.messages') is not null as kept")).rows[0].kept).toBe(true);
+  });
+
+  it("a refused call leaves nothing behind: the role and claims were one transaction's", async () => {
+    const { error } = await direct.forUser(claimsOf(BRIAN)).rpc("message_price", { p_chat_id: ALICE_CHAT });
+    expect(error).toMatchObject({ code: "PT404" });
+    expect(await direct.service.rpc("is_real_user")).toEqual({ data: false, error: null });
+  });
+
+  it("a database that cannot be reached is 503 unavailable within seconds, not a hang or a 500", async () => {
+    // A port nobody listens on (refused at once), and a server that accepts and never answers
+    // (the connect timeout).
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const urls = [closedPort, (silent.address() as AddressInfo).port].map((port) => `postgresql://postgres:postgres@127.0.0.1:${port}/postgres`);
+    onTestFinished(() => void silent.close());
+    for (const url of urls) {
+      const nowhere = createDirectDb(url, { max: 1 });
+      const started = Date.now();
+      try {
+        const failure = await direct.service.rpc("is_admin").then(() => nowhere.service.rpc("is_admin")).catch((e) => e);
+        expect(failure).toBeInstanceOf(ApiError);
+        expect(failure).toMatchObject({ status: 503, code: "unavailable" });
+        expect(Date.now() - started).toBeLessThan(5_000);
+      } finally {
+        await nowhere.end();
+      }
+    }
   });
 
   it("a set-returning function is refused rather than cut to its first row", async () => {

@@ -209,32 +209,48 @@ describe("idle-sweeper", () => {
       [setUp],
     );
     expect(rows).toEqual([{ status: "succeeded" }]);
-    // The cron job sent the sweeper's key from its settings, and the sweep recorded its success.
+    // The cron job sent the sweeper's key from Vault, and the sweep recorded its success.
     const status = await db().query("select last_success_at, runs from public.sweeper_status");
     expect(new Date(status.rows[0].last_success_at).getTime()).toBeGreaterThanOrEqual(setUp.getTime());
     expect(Number(status.rows[0].runs)).toBeGreaterThan(0);
   }, 90_000);
 
-  it("after a key rotation the cron job's sweep is refused 401, and sweeper_status shows it stopped", async () => {
+  it("a sweeper_key rotated in Vault is what the next sweep sends: a wrong key is refused 401, the right one sweeps", async () => {
     const status = async () => (await db().query("select runs, last_success_at from public.sweeper_status")).rows[0];
-    const { rows: [{ sweeper_key: saved }] } = await db().query("select sweeper_key from private.cron_settings");
-    await db().query("update private.cron_settings set sweeper_key = 'sb_secret_rotated_out_00000000000000'");
-    try {
-      const before = await status();
-      // What the idle-sweeper cron job runs, sent by the pg_net stand-in's drainer.
-      const { rows: [{ id }] } = await db().query("select private.invoke_idle_sweeper() as id");
+    const rotate = (key: string) =>
+      db().query("select vault.update_secret(id, $1) from vault.secrets where name = 'sweeper_key'", [key]);
+    /** What the idle-sweeper cron job runs, sent by the pg_net stand-in's drainer; its response. */
+    const sweepFromCron = async () => {
+      const { rows: [{ command }] } = await db().query("select command from cron.job where jobname = 'idle-sweeper'");
+      const { rows: [{ id }] } = await db().query(`${command} as id`);
       let response: { status_code: number; content: string } | undefined;
       const deadline = Date.now() + 20_000;
       while (!response && Date.now() < deadline) {
         response = (await db().query("select status_code, content from net._http_response where id = $1", [id])).rows[0];
         if (!response) await new Promise((resolve) => setTimeout(resolve, 200));
       }
-      expect(response?.status_code).toBe(401);
-      expect(JSON.parse(response!.content).error.code).toBe("unauthorized");
+      return response;
+    };
+    const { rows: [{ decrypted_secret: saved }] } = await db().query(
+      "select decrypted_secret from vault.decrypted_secrets where name = 'sweeper_key'",
+    );
+    expect(saved).toBe(stack.secretKey);
+    await rotate("sb_secret_rotated_out_00000000000000");
+    try {
+      const before = await status();
+      const refused = await sweepFromCron();
+      expect(refused?.status_code).toBe(401);
+      expect(JSON.parse(refused!.content).error.code).toBe("unauthorized");
       expect(await status()).toEqual(before);
     } finally {
-      await db().query("update private.cron_settings set sweeper_key = $1", [saved]);
+      await rotate(saved);
     }
+    const before = await status();
+    const swept = await sweepFromCron();
+    expect(swept?.status_code).toBe(200);
+    const after = await status();
+    expect(Number(after.runs)).toBeGreaterThan(Number(before.runs));
+    expect(new Date(after.last_success_at).getTime()).toBeGreaterThan(new Date(before.last_success_at ?? 0).getTime());
   });
 
   it("overlapping sweeps release each idle chat exactly once", async () => {

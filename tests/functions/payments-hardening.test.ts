@@ -185,6 +185,19 @@ describe("customer-controlled text and deep nesting never stop a payment", () =>
   }, 30_000);
 });
 
+describe("credits-checkout/verify with a reference no transaction can have", () => {
+  it.each([
+    ["a NUL character", "fantooo-\u0000abc"],
+    ["a lone UTF-16 surrogate", "fantooo-\ud800abc"],
+    ["a character Paystack refuses in references", "fantooo-abc def"],
+  ])("%s is 400 invalid_request, not a 500", async (_name, reference) => {
+    const buyer = await newBuyer();
+    const answer = await invokeAs(buyer, "credits-checkout/verify", { reference });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe("invalid_request");
+  });
+});
+
 describe("the customer pays the fees", () => {
   it("a charge.success whose amount includes the fees is credited on its requested_amount", async () => {
     const buyer = await newBuyer();

@@ -105,6 +105,19 @@ describe(`the Data API on a ${legacy ? "legacy" : "signing-keys"} stack`, () => 
     expect((await response.json()).message).toBe(message);
   });
 
+  it("takes the key from ?apikey= and strips it before PostgREST, which would read it as a filter (and log the key)", async () => {
+    const key = legacy ? stack.anonKey : stack.publishableKey;
+    const response = await fetch(
+      `${stack.apiUrl}/rest/v1/credit_packages?select=id,is_active&apikey=${encodeURIComponent(key)}&is_active=eq.true`,
+    );
+    const text = await response.text();
+    expect(response.status, text).toBe(200);
+    expect(text).not.toContain(key);
+    const rows = JSON.parse(text) as Array<{ is_active: boolean }>;
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((row) => row.is_active)).toBe(true); // the other parameters still reach PostgREST
+  });
+
   it("refuses the Auth API without a key, before it runs", async () => {
     for (const headers of [{}, { Authorization: "Bearer garbage" }] as Record<string, string>[]) {
       const response = await fetch(`${stack.apiUrl}/auth/v1/signup`, {

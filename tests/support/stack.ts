@@ -6,7 +6,7 @@ import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import pg from "pg";
 import { type PrivateJwk, signToken, userClaims } from "./tokens.ts";
 
-function readStackEnv(): Record<string, string> {
+export function readStackEnv(): Record<string, string> {
   if (process.env.API_URL && process.env.DB_URL) return process.env as Record<string, string>;
   const stateFile = join(process.env.FANTOOO_DATA_DIR ?? join(import.meta.dirname, "..", "..", ".local"), "stack.json");
   if (existsSync(stateFile)) return JSON.parse(readFileSync(stateFile, "utf8"));

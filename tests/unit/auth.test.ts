@@ -70,6 +70,9 @@ describe("user tokens against an inline JWKS (SUPABASE_JWKS)", () => {
     ["a service_role token", () => `Bearer ${es256({ role: "service_role" })}`, "withLegacy"],
     ["a token without sub", () => `Bearer ${es256({ sub: undefined })}`, "withLegacy"],
     ["a token for another audience", () => `Bearer ${es256({ aud: "other" })}`, "withLegacy"],
+    // GoTrue always sets exp: a token without one would never expire.
+    ["an ES256 token without exp", () => `Bearer ${es256({ exp: undefined })}`, "withLegacy"],
+    ["an HS256 token without exp", () => `Bearer ${hs256({ exp: undefined })}`, "withLegacy"],
     ["a publishable key as bearer", () => "Bearer sb_publishable_abc", "withLegacy"],
     ["a string that is not a JWT", () => "Bearer not-a-jwt", "withLegacy"],
     ["an alg=none token", () => {

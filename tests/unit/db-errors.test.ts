@@ -32,6 +32,21 @@ describe("mapDbError turns SQL refusals into API errors", () => {
     [{ code: "22023", message: "invalid parameter" }, 400, "invalid_request", "A value in the request is not valid."],
     [{ code: "PGRST301", message: "JWSError JWSInvalidSignature" }, 401, "unauthorized", "Missing or invalid credentials."],
     [{ code: "PGRST303", message: "JWT expired" }, 401, "unauthorized", "Missing or invalid credentials."],
+    // A database that cannot answer now: 503 unavailable, so callers (Paystack) retry.
+    ...([
+      ["57P01", "terminating connection due to administrator command"],
+      ["57P03", "the database system is starting up"],
+      ["08006", "connection failure"],
+      ["53300", "sorry, too many clients already"],
+      ["PGRST001", "Database client error. Retrying the connection."],
+      ["PGRST002", "Could not query the database for the schema cache. Retrying."],
+      ["PGRST003", "Timed out acquiring connection from connection pool."],
+    ] as const).map(([code, message]): [DbError, number, string, string] => [
+      { code, message },
+      503,
+      "unavailable",
+      "The service is briefly unavailable. Please try again in a few seconds.",
+    ]),
   ];
   it.each(cases)("%o -> %i %s", (dbError, status, code, message) => {
     const mapped = mapDbError(dbError);
@@ -47,7 +62,6 @@ describe("mapDbError turns SQL refusals into API errors", () => {
   });
 
   const unknown: Array<[DbError]> = [
-    [{ code: "08006", message: "connection failure" }],
     [{ code: "PGRST202", message: "Could not find the function public.nope" }],
     [{ code: "XX000", message: "unknown_error_code", details: "errors.raise_error('x') names no row" }],
     [{ code: "PT500", message: "sweeper_not_configured", details: "The idle-sweeper target is not configured" }],

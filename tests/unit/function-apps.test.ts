@@ -136,12 +136,22 @@ describe("paystack-webhook", () => {
   });
 
   it("a database failure is a 500 without database details, so Paystack retries", async () => {
-    const db = fakeDb(() => ({ data: null, error: { code: "08006", message: "connection to server lost", details: "secret" } }));
+    const db = fakeDb(() => ({ data: null, error: { code: "XX000", message: "internal error in the server", details: "secret" } }));
     const res = await createWebhook(env, { service: db.client })
       .fetch(post(charge, { "x-paystack-signature": sign(charge) }));
     expect(res.status).toBe(500);
     const text = await res.text();
     expect(JSON.parse(text).error.code).toBe("internal_error");
+    expect(text).not.toMatch(/internal error in|secret|XX000/);
+  });
+
+  it("a database that is down is 503 unavailable without database details, so Paystack retries", async () => {
+    const db = fakeDb(() => ({ data: null, error: { code: "08006", message: "connection to server lost", details: "secret" } }));
+    const res = await createWebhook(env, { service: db.client })
+      .fetch(post(charge, { "x-paystack-signature": sign(charge) }));
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(JSON.parse(text).error.code).toBe("unavailable");
     expect(text).not.toMatch(/connection|secret|08006/);
   });
 

@@ -10,6 +10,7 @@ import * as assignChat from "../../supabase/functions/assign-chat/app.ts";
 import * as creditsCheckout from "../../supabase/functions/credits-checkout/app.ts";
 import * as idleSweeper from "../../supabase/functions/idle-sweeper/app.ts";
 import * as paystackWebhook from "../../supabase/functions/paystack-webhook/app.ts";
+import * as reconcilePayments from "../../supabase/functions/reconcile-payments/app.ts";
 
 const sourceEnv = {
   SUPABASE_URL: "http://127.0.0.1:9",
@@ -30,6 +31,7 @@ const functions: Array<[string, FunctionModule, string[]]> = [
   ["credits-checkout", creditsCheckout as unknown as FunctionModule, ["/credits-checkout", "/credits-checkout/verify"]],
   ["idle-sweeper", idleSweeper as unknown as FunctionModule, ["/idle-sweeper"]],
   ["paystack-webhook", paystackWebhook as unknown as FunctionModule, ["/paystack-webhook"]],
+  ["reconcile-payments", reconcilePayments as unknown as FunctionModule, ["/reconcile-payments"]],
 ];
 const committedPath = (name: string) => join(import.meta.dirname, "..", "..", "docs", "openapi", `${name}.json`);
 const silently = async <T>(run: () => Promise<T>) => {

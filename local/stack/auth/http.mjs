@@ -58,7 +58,7 @@ function requestedApiVersion(req) {
 // Hosted Supabase's gateway answers browsers' CORS for Auth; the local gateway leaves it to us.
 const CORS_HEADERS = {
   "access-control-allow-origin": "*",
-  "access-control-expose-headers": "X-Supabase-Api-Version",
+  "access-control-expose-headers": "X-Total-Count, Link, X-Supabase-Api-Version",
 };
 
 export function sendJson(res, status, body, headers = {}) {

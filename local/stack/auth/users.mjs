@@ -3,7 +3,9 @@ import { createHash } from "node:crypto";
 
 const USER_COLUMNS = `id, aud, role, email, encrypted_password, email_confirmed_at, phone, phone_confirmed_at,
   confirmed_at, last_sign_in_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at,
-  banned_until, deleted_at, is_anonymous`;
+  banned_until, deleted_at, is_anonymous, invited_at, confirmation_token, confirmation_sent_at, recovery_token,
+  recovery_sent_at, email_change, email_change_token_new, email_change_token_current, email_change_sent_at,
+  reauthentication_token, reauthentication_sent_at`;
 
 // GoTrue's default audience and role (GOTRUE_JWT_AUD, GOTRUE_JWT_DEFAULT_GROUP_NAME).
 export const DEFAULT_AUD = "authenticated";
@@ -99,9 +101,15 @@ export function userJson(user) {
     role: user.role ?? "",
     email: user.email ?? "",
     email_confirmed_at: iso(user.email_confirmed_at),
+    invited_at: iso(user.invited_at),
     phone: user.phone ?? "",
     phone_confirmed_at: iso(user.phone_confirmed_at),
     confirmed_at: iso(user.confirmed_at),
+    confirmation_sent_at: iso(user.confirmation_sent_at),
+    recovery_sent_at: iso(user.recovery_sent_at),
+    new_email: user.email_change || undefined,
+    email_change_sent_at: iso(user.email_change_sent_at),
+    reauthentication_sent_at: iso(user.reauthentication_sent_at),
     last_sign_in_at: iso(user.last_sign_in_at),
     app_metadata: user.raw_app_meta_data ?? {},
     user_metadata: user.raw_user_meta_data ?? {},

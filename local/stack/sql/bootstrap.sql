@@ -92,6 +92,20 @@ alter table auth.users add column if not exists confirmed_at timestamptz
   generated always as (least(email_confirmed_at, phone_confirmed_at)) stored;
 alter table auth.users add column if not exists banned_until timestamptz;
 alter table auth.users add column if not exists deleted_at timestamptz;
+-- The one-time codes of the emails the stand-in sends (recovery, magic link, invite, email change,
+-- reauthentication): GoTrue keeps the hash of each code in these columns of auth.users.
+alter table auth.users add column if not exists invited_at timestamptz;
+alter table auth.users add column if not exists confirmation_token varchar(255);
+alter table auth.users add column if not exists confirmation_sent_at timestamptz;
+alter table auth.users add column if not exists recovery_token varchar(255);
+alter table auth.users add column if not exists recovery_sent_at timestamptz;
+alter table auth.users add column if not exists email_change_token_new varchar(255);
+alter table auth.users add column if not exists email_change varchar(255);
+alter table auth.users add column if not exists email_change_sent_at timestamptz;
+alter table auth.users add column if not exists email_change_token_current varchar(255) default '';
+alter table auth.users add column if not exists email_change_confirm_status smallint default 0;
+alter table auth.users add column if not exists reauthentication_token varchar(255) default '';
+alter table auth.users add column if not exists reauthentication_sent_at timestamptz;
 
 -- Sessions and refresh tokens: the subset of GoTrue's tables the stand-in uses, same names and
 -- types. Logging out deletes sessions; their refresh tokens go with them.
@@ -310,3 +324,147 @@ begin
   end if;
 end
 $$;
+
+-- Vault: a stand-in for Supabase Vault (supabase/vault), which hosted projects have and this
+-- PostgreSQL has not. Same objects and signatures as the extension: the table vault.secrets, the
+-- view vault.decrypted_secrets, vault.create_secret and vault.update_secret, usable by postgres
+-- only (as hosted: nothing for anon, authenticated or service_role), so the cron jobs read their
+-- URL and keys from Vault here as on hosted Supabase. It is NOT a secret store: secrets are
+-- encrypted with pgcrypto (AES, the row's nonce as IV) under a random per-cluster key kept in the
+-- cluster's data folder (vault_standin.key, readable by the superuser through pg_read_file), so a
+-- data dump alone does not show them; anyone who is superuser here reads them.
+create schema if not exists vault;
+revoke all on schema vault from public;
+grant usage on schema vault to postgres;
+
+do $$
+begin
+  if pg_catalog.pg_stat_file('vault_standin.key', true) is null then
+    execute format('copy (select encode(extensions.gen_random_bytes(32), %L)) to %L', 'hex',
+                   current_setting('data_directory') || '/vault_standin.key');
+  end if;
+end
+$$;
+
+create table if not exists vault.secrets (
+  id uuid primary key default gen_random_uuid(),
+  name text,
+  description text not null default '',
+  secret text not null,
+  key_id uuid,
+  nonce bytea default extensions.gen_random_bytes(16),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+create unique index if not exists secrets_name_idx on vault.secrets (name) where name is not null;
+comment on table vault.secrets is
+  'Local stand-in for Supabase Vault: secret holds the encrypted value (base64); read it through '
+  'vault.decrypted_secrets. Not a secret store (see local/stack/sql/bootstrap.sql).';
+
+-- The cluster's stand-in key (32 bytes). Superuser only: pg_read_file. Used by the functions below.
+create or replace function vault._standin_key()
+returns bytea
+language sql
+stable
+set search_path = ''
+as $$
+  select decode(btrim(pg_catalog.pg_read_file('vault_standin.key'), E' \n'), 'hex');
+$$;
+
+-- A secret's value encrypted for storage: AES-256-CBC under the cluster key with the row's nonce as
+-- IV, base64 (the shape hosted Vault stores). Internal to the stand-in.
+create or replace function vault._encrypt(p_secret text, p_nonce bytea)
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select pg_catalog.encode(
+    extensions.encrypt_iv(pg_catalog.convert_to(p_secret, 'utf8'), vault._standin_key(), p_nonce, 'aes-cbc/pad:pkcs'),
+    'base64');
+$$;
+
+-- The plain value of a stored secret. Internal to the stand-in.
+create or replace function vault._decrypt(p_secret text, p_nonce bytea)
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select pg_catalog.convert_from(
+    extensions.decrypt_iv(pg_catalog.decode(p_secret, 'base64'), vault._standin_key(), p_nonce, 'aes-cbc/pad:pkcs'),
+    'utf8');
+$$;
+
+create or replace view vault.decrypted_secrets as
+select s.id,
+       s.name,
+       s.description,
+       s.secret,
+       vault._decrypt(s.secret, s.nonce) as decrypted_secret,
+       s.key_id,
+       s.nonce,
+       s.created_at,
+       s.updated_at
+  from vault.secrets s;
+
+-- Stores a new secret (encrypted) and returns its id; new_name must be unique when given.
+-- new_key_id is accepted and unused, as in Vault 0.3. postgres only.
+create or replace function vault.create_secret(
+  new_secret text,
+  new_name text default null,
+  new_description text default '',
+  new_key_id uuid default null
+)
+returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_id uuid := gen_random_uuid();
+  v_nonce bytea := extensions.gen_random_bytes(16);
+begin
+  insert into vault.secrets (id, secret, name, description, nonce)
+  values (v_id, vault._encrypt(new_secret, v_nonce), new_name, coalesce(new_description, ''), v_nonce);
+  return v_id;
+end;
+$$;
+
+-- Changes a secret: each argument left null keeps what was there. new_key_id is accepted and
+-- unused, as in Vault 0.3. postgres only.
+create or replace function vault.update_secret(
+  secret_id uuid,
+  new_secret text default null,
+  new_name text default null,
+  new_description text default null,
+  new_key_id uuid default null
+)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  update vault.secrets s
+     set secret = case when new_secret is null then s.secret else vault._encrypt(new_secret, s.nonce) end,
+         name = coalesce(new_name, s.name),
+         description = coalesce(new_description, s.description),
+         updated_at = now()
+   where s.id = secret_id;
+end;
+$$;
+
+revoke all on table vault.secrets, vault.decrypted_secrets from public, anon, authenticated, service_role;
+revoke all on function
+  vault._standin_key(),
+  vault._encrypt(text, bytea),
+  vault._decrypt(text, bytea),
+  vault.create_secret(text, text, text, uuid),
+  vault.update_secret(uuid, text, text, text, uuid)
+from public, anon, authenticated, service_role;
+grant all on table vault.secrets, vault.decrypted_secrets to postgres;
+grant execute on function
+  vault.create_secret(text, text, text, uuid),
+  vault.update_secret(uuid, text, text, text, uuid)
+to postgres;

@@ -24,6 +24,7 @@ import type {
 } from "../credits-checkout/app.ts";
 import type { sweepResponse } from "../idle-sweeper/app.ts";
 import type { webhookResponse } from "../paystack-webhook/app.ts";
+import type { reconcileResponse } from "../reconcile-payments/app.ts";
 
 /** `{"error": {"code", "message"}}`: the body of every error answer. */
 export type { ErrorBody as ApiErrorBody } from "./errors.ts";
@@ -49,6 +50,8 @@ export type VerifyPaymentResponse = z.infer<typeof verifyResponse>;
 export type SweepResponse = z.infer<typeof sweepResponse>;
 /** POST /paystack-webhook (Paystack's signature; Paystack only). */
 export type PaystackWebhookResponse = z.infer<typeof webhookResponse>;
+/** POST /reconcile-payments (a secret key; pg_cron only). */
+export type ReconcileResponse = z.infer<typeof reconcileResponse>;
 
 /** POST /admin-accounts (an admin's access token). */
 export type CreateAccountRequest = z.input<typeof createAccountRequest>;

@@ -6,7 +6,7 @@
 //   when the platform provides it, else fetched from <SUPABASE_URL>/auth/v1/.well-known/jwks.json
 //   and cached (https only, except on a loopback host). An HS256 token is accepted only when
 //   LEGACY_JWT_SECRET is configured (a project still on, or moving off, the legacy secret). The
-//   token must name a user (`sub`) with role `authenticated`.
+//   token must name a user (`sub`) with role `authenticated` and carry `exp` (GoTrue always sets it).
 // - The idle sweeper takes a secret key (any of SUPABASE_SECRET_KEYS) or the legacy service-role
 //   key, in `apikey` or `Authorization: Bearer`, compared in constant time.
 // - The webhook takes only a Paystack signature (signature.ts).
@@ -98,9 +98,11 @@ export function createUserAuth(config: UserAuthConfig) {
   const legacySecret = config.LEGACY_JWT_SECRET
     ? encoder.encode(config.LEGACY_JWT_SECRET)
     : null;
+  // GoTrue always sets exp: a token without one would never expire, so it is refused.
   const asymmetric = {
     algorithms: ["ES256", "RS256"],
     audience: "authenticated",
+    requiredClaims: ["exp"],
   };
 
   async function verifyAsymmetric(token: string): Promise<JWTPayload> {
@@ -134,6 +136,7 @@ export function createUserAuth(config: UserAuthConfig) {
         return (await jwtVerify(token, legacySecret, {
           algorithms: ["HS256"],
           audience: "authenticated",
+          requiredClaims: ["exp"],
         })).payload;
       }
       if (!header.kid) {

@@ -712,6 +712,43 @@ export type Database = {
           },
         ];
       };
+      "payment_reconciliation_runs": {
+        Row: {
+          "checked": number;
+          "created_at": string;
+          "credited": number;
+          "error_detail": NonNullable<Json>;
+          "errors": number;
+          "failed": number;
+          "finished_at": string;
+          "id": number;
+          "started_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "checked"?: number;
+          "created_at"?: string;
+          "credited"?: number;
+          "error_detail"?: NonNullable<Json>;
+          "errors"?: number;
+          "failed"?: number;
+          "finished_at"?: string;
+          "id"?: never;
+          "started_at": string;
+        };
+        Update: {
+          "checked"?: number;
+          "created_at"?: string;
+          "credited"?: number;
+          "error_detail"?: NonNullable<Json>;
+          "errors"?: number;
+          "failed"?: number;
+          "finished_at"?: string;
+          "id"?: never;
+          "started_at"?: string;
+        };
+        Relationships: [];
+      };
       "paystack_events": {
         Row: {
           "created_at": string;
@@ -1065,6 +1102,17 @@ export type Database = {
         Returns: number;
       };
       "operator_heartbeat": { Args: { "p_chat_id": string }; Returns: string };
+      "payments_to_reconcile": { Args: { "p_limit"?: number }; Returns: Json };
+      "record_reconciliation_run": {
+        Args: {
+          "p_checked": number;
+          "p_credited": number;
+          "p_errors"?: Json;
+          "p_failed": number;
+          "p_started_at": string;
+        };
+        Returns: Json;
+      };
       "release_and_reassign_chat": {
         Args: { "p_chat_id": string; "p_reason": string };
         Returns: boolean;
@@ -1085,6 +1133,10 @@ export type Database = {
           isOneToOne: true;
           isSetofReturn: false;
         };
+      };
+      "settle_payment": {
+        Args: { "p_reference": string; "p_transaction": Json };
+        Returns: Json;
       };
       "start_chat": {
         Args: { "p_fictional_user_id": string };

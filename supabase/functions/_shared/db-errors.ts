@@ -6,6 +6,8 @@
 // of codes here: status xyz, code = message, message = detail. The few standard SQLSTATEs the spec
 // fixes (42501 forbidden, 23514 a refused value) and Postgres's and PostgREST's own refusals map by
 // SQLSTATE; when such an error carries a catalogue code as its message it keeps that code.
+// A database that cannot answer now (shutting down, starting up, unreachable, out of connections;
+// PostgREST's PGRST000-003) is 503 unavailable, so callers (Paystack included) retry.
 // Anything else (PT5xx included) is not a refusal: the caller treats it as an internal error
 // (logged, generic 500), so no SQL text ever reaches a client.
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -42,9 +44,41 @@ const bySqlState: Record<string, [ContentfulStatusCode, string, string]> = {
 const catalogueCode = /^[a-z][a-z0-9_]*$/;
 const customState = /^PT(4\d\d)$/;
 
+/**
+ * SQLSTATEs of a database that cannot answer now: class 08 (connection exception), 57P01-57P03
+ * (shutting down, crashed, starting up), 53300 (too many connections); and PostgREST's PGRST000-003
+ * (it cannot reach the database, or waited too long for a connection of its pool).
+ */
+const unavailableState = /^(08[0-9A-Z]{3}|57P0[123]|53300|PGRST00[0-3])$/;
+
+/** 503 unavailable: the database cannot answer now; `cause` is logged, never returned. */
+export function databaseUnavailable(
+  operation: string,
+  cause: unknown,
+): ApiError {
+  return new ApiError(
+    503,
+    "unavailable",
+    "The service is briefly unavailable. Please try again in a few seconds.",
+    { cause: new DatabaseError(operation, describeDbCause(cause)) },
+  );
+}
+
+function describeDbCause(cause: unknown): DbError {
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return {
+      code: typeof code === "string" ? code : cause.name,
+      message: cause.message,
+    };
+  }
+  return cause as DbError;
+}
+
 /** Returns the API refusal for a database error, or null when it is not a known refusal. */
 export function mapDbError(err: DbError): ApiError | null {
   const state = err.code ?? "";
+  if (unavailableState.test(state)) return databaseUnavailable("database", err);
   const message = (err.message ?? "").trim();
   const detail = (err.details ?? "").trim();
   const catalogued = catalogueCode.test(message);

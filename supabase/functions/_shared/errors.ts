@@ -15,8 +15,9 @@ export class ApiError extends Error {
     readonly status: ContentfulStatusCode,
     readonly code: string,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = "ApiError";
   }
 }
@@ -47,6 +48,16 @@ const defaultCodes: Partial<Record<number, [string, string]>> = {
 /** The app's onError: known refusals keep their code, everything else becomes a logged 500. */
 export function handleError(err: Error, c: Context): Response {
   if (err instanceof ApiError) {
+    // A 5xx we can name (503 unavailable: the database is down) still tells operators why.
+    if (err.status >= 500 && err.cause !== undefined) {
+      console.warn(JSON.stringify({
+        level: "warn",
+        method: c.req.method,
+        path: c.req.path,
+        code: err.code,
+        cause: describeCause(err.cause),
+      }));
+    }
     return errorResponse(c, err.status, err.code, err.message);
   }
   if (err instanceof HTTPException && err.status < 500) {

@@ -26,10 +26,11 @@ export function errorSchema(codes: readonly string[]) {
 /** Codes a route can answer, by status. */
 export type ErrorCodes = Partial<Record<number, readonly string[]>>;
 
-/** The codes every POST route shares: method, size, unexpected failure. */
+/** The codes every POST route shares: method, unexpected failure, the database down. */
 export const commonErrors = {
   405: ["method_not_allowed"],
   500: ["internal_error"],
+  503: ["unavailable"],
 } as const satisfies ErrorCodes;
 
 /** The codes of a route that reads a JSON body with readJson. */

@@ -14,13 +14,55 @@
 // checks see exactly what they see through the Data API, and nothing of one caller outlives its
 // transaction on a pooled connection. No prepared statements (`prepare: false`), which
 // Supavisor's transaction mode needs.
+//
+// Both statements go in one `sql.batch` (postgres 4): one round trip ended by one Sync, so they are
+// one implicit transaction that commits together or not at all, and no connection is pinned to the
+// call. (postgres 3's `sql.begin` pinned one, and when Postgres died under load its ROLLBACK was
+// written to the closed socket from a timer: an uncaught TypeError that killed the whole process,
+// porsager/postgres#1154 and #1208.) A database that is down, restarting or has no connection free
+// within DB_WAIT_SECONDS is answered 503 unavailable (db-errors.ts), never a hang or a 500.
 import postgres from "postgres";
 import type { Caller } from "./auth.ts";
+import { databaseUnavailable } from "./db-errors.ts";
 import { type DatabaseEnv, directDbUrl } from "./env.ts";
 import type { RpcClient, RpcResult } from "./supabase.ts";
 
 /** SQL names this module writes into a statement itself: lowercase identifiers only. */
 const identifier = /^[a-z_][a-z0-9_]*$/;
+
+/**
+ * How long a call waits to open a connection (connect_timeout) or for a free one of the pool
+ * (queue_timeout) before it is answered 503 unavailable: short enough for a webhook sender's
+ * patience and a user's, long enough for a pool under load. Once sent, the role's
+ * statement_timeout is the limit.
+ */
+export const DB_WAIT_SECONDS = 2;
+
+/**
+ * The driver's errors that mean "no database to talk to right now" (refused, reset, closed,
+ * timed out connecting or waiting for a connection), as opposed to a refusal by SQL
+ * (PostgresError) or a bug of ours.
+ */
+const unreachable = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "CONNECTION_ENDED",
+  "CONNECT_TIMEOUT",
+  "QUEUE_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+]);
+
+/** True for a driver error that means the database cannot be reached now. */
+export function isUnreachable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && unreachable.has(code);
+}
 
 type Role = "authenticated" | "service_role";
 
@@ -51,7 +93,8 @@ export function createDirectDb(
     max,
     prepare: false,
     idle_timeout: 30,
-    connect_timeout: 10,
+    connect_timeout: DB_WAIT_SECONDS,
+    queue_timeout: DB_WAIT_SECONDS,
     onnotice: () => {},
     connection: { application_name: "fantooo-edge-functions" },
   });
@@ -97,18 +140,18 @@ export function createDirectDb(
         const named = given.map(([name], i) => `${name} => $${i + 1}`).join(
           ", ",
         );
-        const timeout = (await roleTimeouts())[role];
         try {
-          const [, rows] = await sql.begin((tx) => [
-            tx`select pg_catalog.set_config('role', ${role}, true),
-                      pg_catalog.set_config('request.jwt.claims', ${claimsJson}, true),
-                      pg_catalog.set_config('request.jwt.claim.sub', '', true),
-                      pg_catalog.set_config('request.jwt.claim.role', '', true),
-                      pg_catalog.set_config('request.jwt.claim.email', '', true),
-                      pg_catalog.set_config('statement_timeout',
-                        coalesce(${timeout}::text, pg_catalog.current_setting('statement_timeout')), true)`,
+          const timeout = (await roleTimeouts())[role];
+          const [, rows] = await sql.batch([
+            sql`select pg_catalog.set_config('role', ${role}, true),
+                       pg_catalog.set_config('request.jwt.claims', ${claimsJson}, true),
+                       pg_catalog.set_config('request.jwt.claim.sub', '', true),
+                       pg_catalog.set_config('request.jwt.claim.role', '', true),
+                       pg_catalog.set_config('request.jwt.claim.email', '', true),
+                       pg_catalog.set_config('statement_timeout',
+                         coalesce(${timeout}::text, pg_catalog.current_setting('statement_timeout')), true)`,
             // to_jsonb: the value as PostgREST's JSON has it (timestamps as ISO text, jsonb as is).
-            tx.unsafe(
+            sql.unsafe<{ result: unknown }[]>(
               `select pg_catalog.to_jsonb(public.${fn}(${named})) as result`,
               // Typed by the function's signature; a jsonb argument is serialised as JSON.
               given.map(([, v]) => v as postgres.ParameterOrJSON<never>),
@@ -133,7 +176,11 @@ export function createDirectDb(
               },
             } satisfies RpcResult;
           }
-          throw error; // no connection, a broken one: not the caller's fault (a logged 500)
+          // No database now (down, restarting, every connection busy): 503 unavailable, logged.
+          if (isUnreachable(error)) {
+            throw databaseUnavailable(`rpc ${fn}`, error);
+          }
+          throw error; // anything else is ours: a logged 500
         }
       },
     };

@@ -40,7 +40,11 @@ import {
   createPaystackClient,
   type PaystackClient,
 } from "../_shared/paystack/client.ts";
-import { applyEventResult, asJson } from "../_shared/paystack/payments.ts";
+import {
+  applyEventResult,
+  asJson,
+  paystackReference,
+} from "../_shared/paystack/payments.ts";
 import {
   callRpc,
   type Clients,
@@ -63,9 +67,7 @@ export type CheckoutEnv = z.infer<typeof envSchema>;
 export type CheckoutDeps = { clients?: Clients; paystack?: PaystackClient };
 
 export const checkoutRequest = z.object({ package_id: z.uuid() });
-export const verifyRequest = z.object({
-  reference: z.string().min(1).max(200),
-});
+export const verifyRequest = z.object({ reference: paystackReference });
 
 export const checkoutResponse = z.object({
   authorization_url: z.url().describe(

@@ -5,9 +5,11 @@
 // raw body once (413 above 64 KiB) -> x-paystack-signature checked on those bytes (401) -> JSON
 // parsed (400 malformed_json) -> the copy to store made (what jsonb cannot hold replaced, nesting cut:
 // _shared/paystack/stored-event.ts) and validated (400 invalid_event) -> one SQL call that records
-// the event and applies it exactly once (010_payments.sql, 015_payments_hardening.sql). Every correctly signed, well-formed event
-// is answered 200, whatever its outcome (duplicate, unknown reference, mismatch, ignored), so
-// Paystack stops retrying; a database failure is a 500, so Paystack retries later.
+// the event and applies it exactly once (public.apply_paystack_event). Every correctly signed,
+// well-formed event is answered 200, whatever its outcome (duplicate, unknown reference, mismatch, a
+// Paystack id another transaction holds, a value the database cannot hold, ignored), so Paystack
+// stops retrying; a database that is down is a 503 unavailable (other failures a 500), so Paystack
+// retries later.
 import { z } from "zod";
 import {
   databaseEnv,
@@ -66,7 +68,9 @@ export const routes = {
     description:
       "Paystack's webhook. The signature is checked on the raw bytes before anything is " +
       "parsed; every correctly signed, well-formed event is answered 200 whatever its outcome " +
-      "(so Paystack stops retrying), a database failure 500 (so it retries). The stored copy " +
+      "(so Paystack stops retrying), including one whose Paystack id another transaction holds " +
+      "(paystack_id_conflict) or with a value the database cannot hold (unprocessable); the " +
+      "database down is 503 unavailable, any other failure 500 (so it retries). The stored copy " +
       "replaces what jsonb cannot hold (NUL, lone surrogates) and nesting deeper than 32 " +
       "levels, so such an event is still recorded and settled on its first delivery. With " +
       "PAYSTACK_WEBHOOK_ALLOWED_IPS set, other sources are refused first (403).",

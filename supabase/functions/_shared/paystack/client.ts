@@ -35,7 +35,25 @@ const envelope = z.object({ status: z.literal(true), data: z.unknown() });
 export type PaystackClient = {
   initialize(input: InitializeInput): Promise<InitializeResult>;
   verify(reference: string): Promise<PaystackTransaction>;
+  /** verify, but null when Paystack answers that it knows no such reference. */
+  find(reference: string): Promise<PaystackTransaction | null>;
 };
+
+/**
+ * Paystack's answer to a reference it does not know: 400 (or 404) with `code`
+ * transaction_not_found, or, from older API versions, the message "Transaction reference not found".
+ */
+function isNotFound(status: number, json: unknown): boolean {
+  if (
+    (status !== 400 && status !== 404) || json === null ||
+    typeof json !== "object"
+  ) {
+    return false;
+  }
+  const { code, message } = json as { code?: unknown; message?: unknown };
+  return code === "transaction_not_found" ||
+    (typeof message === "string" && /reference not found/i.test(message));
+}
 
 export function createPaystackClient(
   options: PaystackClientOptions,
@@ -47,7 +65,21 @@ export function createPaystackClient(
     path: string,
     body: unknown,
     schema: T,
-  ): Promise<z.infer<T>> {
+  ): Promise<z.infer<T>>;
+  async function call<T extends z.ZodType>(
+    method: "GET" | "POST",
+    path: string,
+    body: unknown,
+    schema: T,
+    nullWhenNotFound: true,
+  ): Promise<z.infer<T> | null>;
+  async function call<T extends z.ZodType>(
+    method: "GET" | "POST",
+    path: string,
+    body: unknown,
+    schema: T,
+    nullWhenNotFound = false,
+  ): Promise<z.infer<T> | null> {
     const operation = `${method} ${path.split("/").slice(0, 3).join("/")}`;
     let status = 0;
     let text = "";
@@ -93,6 +125,7 @@ export function createPaystackClient(
         "Paystack answered in an unexpected way.",
       );
     }
+    if (nullWhenNotFound && isNotFound(status, json)) return null;
     const upstreamMessage =
       json !== null && typeof json === "object" && "message" in json
         ? String((json as { message: unknown }).message)
@@ -117,6 +150,14 @@ export function createPaystackClient(
         `/transaction/verify/${encodeURIComponent(reference)}`,
         undefined,
         paystackTransaction,
+      ),
+    find: (reference) =>
+      call(
+        "GET",
+        `/transaction/verify/${encodeURIComponent(reference)}`,
+        undefined,
+        paystackTransaction,
+        true,
       ),
   };
 }

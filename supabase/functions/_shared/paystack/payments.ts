@@ -12,6 +12,12 @@ export const subunits = z.union([
   z.string().regex(/^\d{1,15}$/).transform(Number),
 ]);
 export const transactionReference = z.string().min(1).max(200);
+/**
+ * A reference as Paystack accepts them (letters, digits, `-`, `.`, `=`; ours are
+ * `fantooo-<hex>`): what a caller may ask about. Anything else (a NUL, a lone surrogate) can name
+ * no transaction, and is refused before it reaches SQL.
+ */
+export const paystackReference = z.string().regex(/^[A-Za-z0-9.=-]{1,200}$/);
 export const currencyCode = z.string().regex(/^[A-Za-z]{3}$/);
 /** A Paystack object id (refunds, disputes): a number, or a short string of safe characters. */
 export const paystackId = z.union([
@@ -29,12 +35,16 @@ export const paystackTransaction = z.looseObject({
   status: z.string().optional(),
   reference: transactionReference,
   amount: subunits.describe(
-    "What the customer paid, in subunits (the price plus fees when the customer pays them).",
+    "What the customer was charged, in subunits (the price plus fees when the customer pays them); " +
+      "credited only when at least the price.",
   ),
   requested_amount: subunits.nullable().optional().describe(
-    "The price asked for, when Paystack sends it; checked instead of amount.",
+    "The amount asked for, when Paystack sends it: must be the price (else amount must be).",
   ),
   currency: currencyCode,
+  // Not narrowed to what Postgres's timestamptz holds (zod accepts offsets to ±23:59 and the year
+  // 0000): a signed event with such a time is recorded as unprocessable by apply_paystack_event and
+  // answered 200, where refusing it here would be a 400 that Paystack retries and nobody sees.
   paid_at: z.iso.datetime({ offset: true }).nullable().optional(),
 });
 export type PaystackTransaction = z.infer<typeof paystackTransaction>;
@@ -46,6 +56,8 @@ export const applyEventResult = z.object({
     "unknown_reference",
     "amount_mismatch",
     "currency_mismatch",
+    "paystack_id_conflict",
+    "unprocessable",
     "refunded",
     "disputed",
     "ignored",
