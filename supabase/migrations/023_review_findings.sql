@@ -41,8 +41,9 @@ comment on column public.settings.avatar_url_prefix is
 -- What changed: a null settings.avatar_url_prefix no longer lets any https URL through; the prefix
 -- defaults to the project's Storage public path from the Vault secret project_url, and with neither
 -- known the avatar is refused (fail closed).
--- Refuses (invalid_avatar_url, 23514) an avatar_url that is not an https URL (a host, no user info,
--- no white space, no . or .. path segment) or does not start with the prefix avatars must have:
+-- Refuses (invalid_avatar_url, 23514) an avatar_url longer than 2,048 characters (a URL, not a
+-- payload: 100 KB used to pass), not an https URL (a host, no user info,
+-- no white space, no . or .. path segment) or that does not start with the prefix avatars must have:
 -- settings.avatar_url_prefix when an admin set one, else the project's own Storage public path,
 -- <project_url>/storage/v1/object/public/, with project_url the Vault secret the cron jobs read.
 -- With neither (no prefix set, and Vault has no https project_url, as on the local stack, which
@@ -63,7 +64,8 @@ begin
   if new.avatar_url is null or (tg_op = 'UPDATE' and new.avatar_url is not distinct from old.avatar_url) then
     return new;
   end if;
-  if new.avatar_url !~ '^https://[^/?#@[:space:]]+(/[^[:space:]]*)?$'
+  if length(new.avatar_url) > 2048
+     or new.avatar_url !~ '^https://[^/?#@[:space:]]+(/[^[:space:]]*)?$'
      or new.avatar_url ~ '/\.\.?(/|[?#]|$)' then
     perform errors.raise_error('invalid_avatar_url', 'An avatar URL must be an https URL.');
   end if;

@@ -5,7 +5,7 @@
 -- credit packages have fixed ids. Per persona, what is allowed and what is refused with its code.
 begin;
 set local search_path = extensions, public;
-select plan(32);
+select plan(34);
 
 \ir fixtures/personas.psql
 
@@ -66,6 +66,11 @@ select lives_ok($$update public.real_users set avatar_url = 'https://cdn.example
 select throws_ok($$update public.real_users set avatar_url = 'https://ref.supabase.co/storage/v1/object/public/avatars/alice.png'
   where id = 'f1000000-0000-4000-8000-000000000001'$$,
   '23514', 'invalid_avatar_url', 'and no longer one under the default Storage path');
+select lives_ok($$update public.real_users set avatar_url = 'https://cdn.example.com/avatars/' || repeat('a', 2048 - 32)
+  where id = 'f1000000-0000-4000-8000-000000000001'$$, 'an avatar URL of 2,048 characters is accepted');
+select throws_ok($$update public.real_users set avatar_url = 'https://cdn.example.com/avatars/' || repeat('a', 100000)
+  where id = 'f1000000-0000-4000-8000-000000000001'$$,
+  '23514', 'invalid_avatar_url', 'a 100 KB avatar URL is refused');
 select tests.authenticate_as('f2000000-0000-4000-8000-000000000001');
 select results_eq($$with changed as (update public.settings set avatar_url_prefix = null returning 1) select count(*)::int from changed$$,
   $$values (0)$$, 'olga cannot change the prefix (the update policy leaves her no row)');
