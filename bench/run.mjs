@@ -19,6 +19,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { StackError, startThrowawayStack } from "../local/stack/stack.mjs";
 import { createFixtures } from "./fixtures.mjs";
+import { benchRealtime } from "./realtime.mjs";
 import {
   benchDiscovery,
   benchFunctions,
@@ -42,6 +43,7 @@ export const SECTIONS = {
   sweep: benchSweep,
   discovery: benchDiscovery,
   history: benchHistory,
+  realtime: benchRealtime,
 };
 
 /** Sizes of a full run and of the smoke run (`--quick`). */
@@ -62,6 +64,10 @@ export const SIZES = {
     profiles: [10000, 100000, 1000000],
     messages: [100000, 1000000, 10000000],
     latencySeconds: 5,
+    realtimeClients: 1000, // 500 chats, their real user and their operator each on a socket
+    realtimeRate: 200, // messages per second
+    realtimeSeconds: 10,
+    realtimeWarmupS: 1,
   },
   quick: {
     clients: 4,
@@ -79,6 +85,10 @@ export const SIZES = {
     profiles: [1000, 5000],
     messages: [2000, 20000],
     latencySeconds: 1,
+    realtimeClients: 40,
+    realtimeRate: 50,
+    realtimeSeconds: 1,
+    realtimeWarmupS: 0.2,
   },
 };
 

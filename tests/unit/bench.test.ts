@@ -15,6 +15,8 @@ import {
   // @ts-ignore plain ESM without types
 } from "../../bench/lib/stats.mjs";
 // @ts-ignore plain ESM without types
+import { decodeFrame, encodeFrame, joinFrame, schedule, tallyDeliveries } from "../../bench/lib/realtime.mjs";
+// @ts-ignore plain ESM without types
 import { barLabel, renderSvg } from "../../bench/lib/svg.mjs";
 // @ts-ignore plain ESM without types
 import { parseArgs, SIZES } from "../../bench/run.mjs";
@@ -142,6 +144,9 @@ describe("bench options", () => {
   it.each(cases)("%j", (args, options) => {
     expect(parseArgs(args)).toEqual(options);
   });
+  it("realtime is a section of its own", () => {
+    expect(parseArgs(["realtime", "--quick"])).toEqual({ sections: ["realtime"], quick: true, messages: null, out: null });
+  });
   it.each([[["nope"]], [["--fast"]], [["--messages", "ten"]]])("refuses %j", (args) => {
     expect(() => parseArgs(args)).toThrow();
   });
@@ -150,6 +155,72 @@ describe("bench options", () => {
       expect(size.operators % size.clients).toBe(0);
       expect(size.queueDraw % size.clients).toBe(0);
       expect(size.sweepChats % 100).toBe(0);
+      expect(size.realtimeClients % 2).toBe(0); // a real user and an operator per chat
     }
+  });
+});
+
+describe("realtime bench frames (Phoenix vsn 2.0.0)", () => {
+  it("a join is realtime-js's: private channel, no self, no ack, presence off, the user's token", () => {
+    expect(JSON.parse(joinFrame("chat:c1", "tok", "1"))).toEqual([
+      "1", "1", "realtime:chat:c1", "phx_join",
+      {
+        config: { broadcast: { ack: false, self: false }, presence: { key: "", enabled: false }, postgres_changes: [], private: true },
+        access_token: "tok",
+      },
+    ]);
+  });
+  it("a text frame decodes to its five fields", () => {
+    const text = encodeFrame({ joinRef: "1", ref: "1", topic: "realtime:chat:c1", event: "phx_reply", payload: { status: "ok", response: {} } });
+    expect(decodeFrame(text, false)).toEqual({
+      joinRef: "1", ref: "1", topic: "realtime:chat:c1", event: "phx_reply", payload: { status: "ok", response: {} },
+    });
+  });
+  // kind 4, topic size, event size, metadata size, encoding, then the four parts.
+  const binary = (topic: string, event: string, meta: string, encoding: number, payload: string) =>
+    Buffer.concat([
+      Buffer.from([4, topic.length, event.length, meta.length, encoding]),
+      Buffer.from(topic), Buffer.from(event), Buffer.from(meta), Buffer.from(payload),
+    ]);
+  it("a binary broadcast (kind 4) decodes topic, user event, metadata and JSON payload", () => {
+    const frame = binary("realtime:chat:c1", "message_created", '{"id":"m1"}', 1, '{"content":"rt 7"}');
+    expect(decodeFrame(frame, true)).toEqual({
+      topic: "realtime:chat:c1", event: "broadcast", userEvent: "message_created", meta: { id: "m1" }, payload: { content: "rt 7" },
+    });
+  });
+  it("a binary payload stays bytes; no metadata is null", () => {
+    const frame = decodeFrame(binary("t", "e", "", 0, "\x01\x02"), true);
+    expect(frame.meta).toBeNull();
+    expect(Buffer.isBuffer(frame.payload)).toBe(true);
+  });
+  it("refuses a binary frame of another kind", () => {
+    expect(() => decodeFrame(Buffer.from([3, 0, 0, 0, 0, 0, 0]), true)).toThrow(/kind 3/);
+  });
+});
+
+describe("realtime bench schedule and delivery tally", () => {
+  it.each([
+    [200, 0.02, [0, 5, 10, 15]],
+    [50, 0.1, [0, 20, 40, 60, 80]],
+    [10, 0, []],
+  ])("%d/s for %d s sends at %j ms", (rate, seconds, times) => {
+    expect(schedule(rate, seconds)).toEqual(times);
+  });
+
+  const members = (message: number) => [`${message % 2}:0`, `${message % 2}:1`];
+  const cases: Array<[string, Array<[string, number]>, object]> = [
+    ["every member once", [["0:0", 0], ["0:1", 0], ["1:0", 1], ["1:1", 1]],
+      { expected: 4, delivered: 4, missing: 0, duplicates: 0, strays: 0, firstMissing: null }],
+    ["one member missed a message", [["0:0", 0], ["1:0", 1], ["1:1", 1]],
+      { expected: 4, delivered: 3, missing: 1, duplicates: 0, strays: 0, firstMissing: "0:1|0" }],
+    ["a doubled delivery", [["0:0", 0], ["0:1", 0], ["0:1", 0], ["1:0", 1], ["1:1", 1]],
+      { expected: 4, delivered: 4, missing: 0, duplicates: 1, strays: 0, firstMissing: null }],
+    ["another chat's message, and one never sent", [["0:0", 0], ["0:1", 0], ["1:0", 1], ["1:1", 1], ["0:0", 1], ["0:0", 9]],
+      { expected: 4, delivered: 4, missing: 0, duplicates: 0, strays: 2, firstMissing: null }],
+    ["nothing arrived", [],
+      { expected: 4, delivered: 0, missing: 4, duplicates: 0, strays: 0, firstMissing: "0:0|0" }],
+  ];
+  it.each(cases)("%s", (_name, received, tally) => {
+    expect(tallyDeliveries([0, 1], members, received)).toEqual(tally);
   });
 });

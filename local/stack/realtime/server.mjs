@@ -266,6 +266,8 @@ export async function startRealtimeServer({ port, host = "127.0.0.1", dbUrl, key
         systemMessage(channel, "postgres_changes", "error", problem);
       } else {
         changeChannels.add(channel);
+        await wal.tablesRead(); // what commits from here on reaches the channel
+        if (channel.closed) return;
         systemMessage(channel, "postgres_changes", "ok", "Subscribed to PostgreSQL");
       }
     }
@@ -603,7 +605,7 @@ export async function startRealtimeServer({ port, host = "127.0.0.1", dbUrl, key
   pruneTimer.unref();
   void prune();
 
-  const wal = startWalReader({ dbUrl, onChanges, log, intervalMs: pollMs });
+  const wal = startWalReader({ dbUrl, onChanges, wantsTables: () => changeChannels.size > 0, log, intervalMs: pollMs });
   void wal.ready.then(() => (walReady = true));
 
   await new Promise((resolve, reject) => {

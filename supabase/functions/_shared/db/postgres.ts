@@ -2,9 +2,9 @@
 // (SUPABASE_DB_URL, which hosted Supabase gives every function, or FUNCTIONS_DB_URL, e.g. the
 // Supavisor transaction pooler) instead of through the Data API. Measured in one bench run
 // (bench/README.md, "Direct Postgres"): assign-chat answers about 1.8 times as many calls this way,
-// since a call through the gateway and PostgREST costs more than the SQL it runs. Used by
-// assign-chat and paystack-webhook (directDbFor); the other functions, and these two with
-// FUNCTIONS_DB=data-api or without a connection string, go through the Data API (supabase.ts).
+// since a call through the gateway and PostgREST costs more than the SQL it runs. mod.ts decides
+// when it is used (assign-chat and paystack-webhook, unless FUNCTIONS_DB=data-api or no connection
+// string is known); otherwise calls go through the Data API (data-api.ts).
 //
 // Each call is one transaction, as PostgREST makes one per request: first, transaction-locally,
 // the role, the JWT claims (those of a token auth.ts verified: a Caller, never a raw token), the
@@ -22,10 +22,9 @@
 // porsager/postgres#1154 and #1208.) A database that is down, restarting or has no connection free
 // within DB_WAIT_SECONDS is answered 503 unavailable (db-errors.ts), never a hang or a 500.
 import postgres from "postgres";
-import type { Caller } from "./auth.ts";
-import { databaseUnavailable } from "./db-errors.ts";
-import { type DatabaseEnv, directDbUrl } from "./env.ts";
-import type { RpcClient, RpcResult } from "./supabase.ts";
+import type { Caller } from "../auth.ts";
+import { databaseUnavailable } from "../db-errors.ts";
+import type { RpcResult, RpcTransport } from "./rpc.ts";
 
 /** SQL names this module writes into a statement itself: lowercase identifiers only. */
 const identifier = /^[a-z_][a-z0-9_]*$/;
@@ -72,9 +71,9 @@ type Role = "authenticated" | "service_role";
  */
 export type DirectDb = {
   /** Calls as the signed-in caller (role authenticated, its verified claims). */
-  forUser(caller: Pick<Caller, "claims">): RpcClient;
+  forUser(caller: Pick<Caller, "claims">): RpcTransport;
   /** Calls as service_role (server-side work only: RLS is bypassed). */
-  service: RpcClient;
+  service: RpcTransport;
   /** The statement_timeout each role has in the database (null: none of its own). */
   roleTimeouts(): Promise<Record<Role, string | null>>;
   /** Closes the pool (tests). */
@@ -126,7 +125,7 @@ export function createDirectDb(
     return timeouts;
   }
 
-  function as(role: Role, claims: object): RpcClient {
+  function as(role: Role, claims: object): RpcTransport {
     const claimsJson = JSON.stringify(claims);
     return {
       async rpc(fn, args = {}) {
@@ -192,13 +191,4 @@ export function createDirectDb(
     roleTimeouts,
     end: () => sql.end({ timeout: 1 }),
   };
-}
-
-/**
- * The direct connection the environment configures (env.ts directDbUrl, FUNCTIONS_DB_POOL_SIZE),
- * or null when the hot paths go through the Data API.
- */
-export function directDbFor(env: DatabaseEnv): DirectDb | null {
-  const url = directDbUrl(env);
-  return url ? createDirectDb(url, { max: env.FUNCTIONS_DB_POOL_SIZE }) : null;
 }
