@@ -47,21 +47,24 @@ export async function createFixtures(db, size) {
       from (values ('operator', ${operators}), ('queue', ${queueUsers}), ('writer', ${clients})) k(kind, total),
            generate_series(1, k.total) n;
 
-    insert into public.operators (id, email, name, status, max_concurrent_chats)
-    select id, email, 'Bench ' || split_part(email, '@', 1), 'available', 1000
-      from auth.users where email like 'bench-operator-%';
+    -- Five languages (SPEC 17): operator n writes one of them, every other one English too.
+    insert into public.operators (id, email, name, status, max_concurrent_chats, languages)
+    select id, email, 'Bench ' || split_part(email, '@', 1), 'available', 1000,
+           (array['{en}', '{fr,en}', '{de}', '{es,en}', '{pt}'])[n % 5 + 1]::text[]
+      from (select id, email, row_number() over (order by email) as n
+              from auth.users where email like 'bench-operator-%') o;
 
     insert into public.real_users (id, email, display_name, age, gender, looking_for, credits)
     select id, email, 'Bench ' || split_part(email, '@', 1), 30, 'male', 'female',
            case when email like 'bench-writer-%' then 1000000000 else 0 end
       from auth.users where email like 'bench-queue-%' or email like 'bench-writer-%';
 
-    insert into public.fictional_users (name, age, gender, bio, interests, is_featured)
+    insert into public.fictional_users (name, age, gender, bio, interests, is_featured, language)
     select format('Bench Profile %s', lpad(n::text, 3, '0')), 20 + n % 40, 'female', 'A profile for benchmarks.',
-           '{bench}'::text[], n % 10 = 0
+           '{bench}'::text[], n % 10 = 0, (array['en', 'fr', 'de', 'es', 'pt'])[n % 5 + 1]
       from generate_series(1, 100) n
     union all
-    select 'Bench Long Chats', 30, 'female', 'Holds the long chats of the message benchmark.', '{bench}', false;
+    select 'Bench Long Chats', 30, 'female', 'Holds the long chats of the message benchmark.', '{bench}', false, 'en';
 
     -- The queue: every queue user with every bench profile, waiting, with distinct queued_at.
     insert into public.chats (real_user_id, fictional_user_id, status, queued_at)

@@ -33,7 +33,9 @@ function throwOnErrors(name, measurement) {
 /**
  * assign_chat_to_operator as the operator (its JWT claims, as PostgREST sets them) drawing
  * `queueDraw` chats from `queueUsers x 100` waiting ones, against the bare dequeue on a plain table
- * of the same size and the same work in plain SQL on copies of the tables. Client i acts for
+ * of the same size and the same work in plain SQL on copies of the tables (the ceilings know no
+ * languages: the rows show what the routing rules cost). Five languages, continuity on: each operator
+ * let go of one chat a minute before the run (SPEC 17). Client i acts for
  * operators i, i + 16, … (chosen at random among them), so clients never wait on each other's
  * operator row. Order: bare, same-work, assign, same-work, bare (ceilings pooled).
  */
@@ -64,6 +66,21 @@ export async function benchQueue({ stack, db, size }) {
        lateral (select set_config('request.jwt.claims', c.claims, true)) as claims
  where o.n = ${op} and c.n = ${caller};\n`;
   const assign = async () => {
+    // Continuity on (settings.continuity_window, 15 minutes): each operator let go of one waiting chat
+    // in its languages a minute ago, so one call in ten takes the continuity pick.
+    await db.query(`
+      with ops as (
+        select o.id, o.languages[1] as lang, row_number() over (partition by o.languages[1] order by o.id) as k
+          from public.operators o where o.email like 'bench-operator-%'),
+      chs as (
+        select c.id, f.language as lang, row_number() over (partition by f.language order by c.queued_at desc) as k
+          from public.chats c join public.fictional_users f on f.id = c.fictional_user_id
+         where c.status = 'waiting' and f.name like 'Bench Profile %')
+      insert into public.chat_assignments (chat_id, operator_id, assigned_at, released_at, release_reason)
+      select chs.id, ops.id, now() - interval '2 minutes', now() - interval '1 minute', 'completed'
+        from ops join chs using (lang, k)`);
+
+    await db.query("vacuum analyze public.chat_assignments");
     const run = await pgbench(stack.dbUrl, `${pick}${assignSql(":op", ":op")}`, { clients, perClient, name: "assign" });
     const { rows: [{ open }] } = await db.query(`
       select count(*)::int as open from public.chat_assignments a

@@ -78,7 +78,7 @@ on conflict do nothing;
 -- Two chats: Alice and Kofi have talked (idle, answered); Brian's message to Amani waits for an
 -- operator (in the assignment queue). Alice's chat starts out 'assigned' (Olivia answered it), so
 -- that the bookkeeping below ends it 'idle' through a transition the lifecycle guard allows
--- (008_chat_lifecycle: an idle chat that a real user writes to becomes waiting, and only a release
+-- (005_chats: an idle chat that a real user writes to becomes waiting, and only a release
 -- makes it idle again).
 insert into public.chats (id, real_user_id, fictional_user_id, status)
 values

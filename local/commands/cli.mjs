@@ -235,12 +235,39 @@ async function dbDown() {
   }
 }
 
-/** Regenerates supabase/functions/_shared/database.types.ts from the running stack's database. */
+/**
+ * Regenerates supabase/functions/_shared/database.types.ts and the takeaway folder types/
+ * (database.types.ts, constants.ts, functions.ts) from the running stack's database;
+ * `-- --out <dir>` writes the takeaway folder there instead (`--out <file>.ts`: only the database
+ * types, to that file).
+ */
 async function genTypes() {
+  let out;
+  try {
+    ({ values: { out } } = parseArgs({ args, options: { out: { type: "string", short: "o" } } }));
+  } catch (error) {
+    log(`${error.message}: use \`npm run gen:types\` or \`npm run gen:types -- --out <dir>\``);
+    process.exit(2);
+  }
   const state = await requireRunningStack();
-  const { TYPES_FILE, generateTypes } = await import("./gen-types.mjs");
-  writeFileSync(join(root, TYPES_FILE), generateTypes(root, state.DB_URL));
-  log(`wrote ${TYPES_FILE}`);
+  const { TAKEAWAY_DIR, TYPES_FILE, generateTakeaway, generateTypes } = await import("./gen-types.mjs");
+  const { mkdirSync } = await import("node:fs");
+  const databaseTypes = generateTypes(root, state.DB_URL);
+  if (out?.endsWith(".ts")) {
+    mkdirSync(dirname(resolve(out)), { recursive: true });
+    writeFileSync(resolve(out), databaseTypes);
+    return log(`wrote ${out}`);
+  }
+  if (out === undefined) {
+    writeFileSync(join(root, TYPES_FILE), databaseTypes);
+    log(`wrote ${TYPES_FILE}`);
+  }
+  const dir = out === undefined ? join(root, TAKEAWAY_DIR) : resolve(out);
+  mkdirSync(dir, { recursive: true });
+  for (const [name, text] of Object.entries(await generateTakeaway(root, state.DB_URL, databaseTypes))) {
+    writeFileSync(join(dir, name), text);
+  }
+  log(`wrote ${out ?? TAKEAWAY_DIR}/ (database.types.ts, constants.ts, functions.ts)`);
 }
 
 /** Regenerates docs/data-api.md from the running stack's database. */

@@ -158,7 +158,9 @@ class Simulation {
     for (let i = 0; i < this.plan.operators; i++) {
       const persona = personas[i % personas.length];
       const capacity = { steady: 3, silent: 2, flapper: 2 }[persona];
-      this.operators.push(await this.createStaff("operator", `Sim op ${i + 1}`, { persona, capacity, index: i }));
+      // Two languages (SPEC 17): the first operator and the flapper write both, the others one.
+      const languages = i === 0 || persona === "flapper" ? ["en", "fr"] : [i % 2 ? "en" : "fr"];
+      this.operators.push(await this.createStaff("operator", `Sim op ${i + 1}`, { persona, capacity, index: i, languages }));
     }
     this.planOperators();
     this.planUsers();
@@ -187,6 +189,7 @@ class Simulation {
         bio: "A profile of `npm run simulate`.",
         interests: ["music", "travel"],
         is_featured: i === 0,
+        language: i % 4 >= 2 ? "fr" : "en", // both genders in both languages
       };
     });
     const { data, error } = await this.service.from("fictional_users").insert(rows).select("id, name, gender, is_featured");
@@ -203,7 +206,7 @@ class Simulation {
     const id = data.user.id;
     const row = kind === "admin"
       ? { id, email, name }
-      : { id, email, name, status: "offline", max_concurrent_chats: extra.capacity };
+      : { id, email, name, status: "offline", max_concurrent_chats: extra.capacity, languages: extra.languages ?? ["en"] };
     const { error: rowError } = await this.service.from(kind === "admin" ? "admins" : "operators").insert(row);
     if (rowError) throw new SimulationError(`creating the ${kind} row of ${email}: ${rowError.message}`);
     const client = createClient(this.apiUrl, this.publishableKey, clientOptions);
@@ -265,8 +268,44 @@ class Simulation {
     // Let the sweep take back what the silent operators still hold, then answer what waits.
     await this.waitForSweep();
     await Promise.all(this.operators.map((operator) => this.work(operator, ticks, { drain: true })));
+    await this.returningUser();
     await this.clearFlags();
     await this.progress(ticks, clockLabel(ticks, minutesPerTick), 0);
+  }
+
+  /**
+   * A returning user (SPEC 17): a user whose chat a steady operator answered and let go of within
+   * settings.continuity_window writes again, and that operator, asking first, is handed that chat
+   * (continuity), which it answers and lets go of. A run where this fails stops with an error.
+   */
+  async returningUser() {
+    const steady = this.operators.filter((o) => o.persona === "steady");
+    const { rows } = await this.db.query(`
+      select c.id, c.real_user_id, a.operator_id
+        from public.chats c
+        join lateral (select a.operator_id, a.release_reason, a.released_at from public.chat_assignments a
+                       where a.chat_id = c.id order by a.assigned_at desc limit 1) a on true
+       where c.real_user_id = any($1::uuid[]) and c.status = 'idle' and a.operator_id = any($2::uuid[])
+         and a.release_reason = 'completed'
+         and a.released_at > now() - (select s.continuity_window from public.settings s)
+       order by a.released_at desc
+       limit 10`, [this.users.filter((u) => u.arrived).map((u) => u.id), steady.map((o) => o.id)]);
+    for (const row of rows) {
+      const user = this.users.find((u) => u.id === row.real_user_id);
+      if (!(await this.send(user, row.id))) continue; // out of credits: another one
+      const operator = steady.find((o) => o.id === row.operator_id);
+      const chat = await this.assign(operator);
+      this.counts.returning = chat?.id === row.id ? "back to its operator" : "handed elsewhere";
+      this.log(`simulate: ${user.email} came back to chat ${row.id.slice(0, 8)}: ${operator.name} was handed ` +
+        `${chat ? chat.id.slice(0, 8) : "nothing"}`);
+      if (chat && (await this.answer(operator, chat.id))) await this.release(operator, chat.id, "completed");
+      if (chat?.id !== row.id) {
+        throw new SimulationError(`continuity: the returning user's chat ${row.id} did not go back to ${operator.email}`);
+      }
+      return;
+    }
+    this.counts.returning = "no candidate";
+    this.log("simulate: no answered chat of a steady operator to come back to");
   }
 
   /** A user signs up, creates its profile row, discovers, favourites, opens chats, maybe buys. */
@@ -551,8 +590,11 @@ class Simulation {
       throw new SimulationError(`${n} chats already wait on this stack: their queue would swamp the run; ` +
         "use --throwaway");
     }
+    const { rows: [{ languages }] } = await this.db.query(`
+      select array_agg(distinct f.language) as languages from public.chats c
+        join public.fictional_users f on f.id = c.fictional_user_id where c.status = 'waiting'`);
     const holder = await this.createStaff("operator", "Sim concierge", {
-      persona: "concierge", capacity: n + 5, index: this.operators.length,
+      persona: "concierge", capacity: n + 5, index: this.operators.length, languages,
     });
     this.operators.push(holder);
     holder.silent = true; // takes part in nothing else
@@ -692,6 +734,7 @@ class Simulation {
       summary.push(...figure.show(row, fmt));
     }
     summary.push(["flag clears by the admin (client)", this.counts.flagsCleared]);
+    summary.push(["returning user (continuity)", this.counts.returning ?? "-"]);
     summary.push(["402 refusals seen by clients", this.counts.refusals402]);
     summary.push(["idle sweeps run", this.counts.sweeps]);
     for (const [what, values] of Object.entries(this.latencies)) {

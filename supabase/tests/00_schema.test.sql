@@ -3,6 +3,7 @@
 begin;
 set local search_path = extensions, public;
 select plan(105);
+\ir fixtures/helpers.psql
 
 -- Tables and columns -------------------------------------------------------------------------------
 select is(array(select c from unnest(array[
@@ -114,107 +115,98 @@ select col_is_unique('public', 'transactions', array['reference'], 'transaction 
 select col_is_unique('public', 'transactions', array['paystack_transaction_id'], 'paystack transaction ids are unique');
 
 -- Fixture for constraint checks (as postgres)
-insert into auth.users (id, email) values
-  ('f1000000-0000-4000-8000-0000000000a1', 'schema.a@example.com'),
-  ('f2000000-0000-4000-8000-0000000000a1', 'schema.op@fantooo.local'),
-  ('f2000000-0000-4000-8000-0000000000a2', 'schema.op2@fantooo.local'),
-  ('f3000000-0000-4000-8000-0000000000a1', 'schema.admin@fantooo.local');
-insert into public.real_users (id, display_name, age, gender, looking_for)
-  values ('f1000000-0000-4000-8000-0000000000a1', 'Schema A', 30, 'female', 'male');
-insert into public.operators (id, name) values
-  ('f2000000-0000-4000-8000-0000000000a1', 'Schema Op'),
-  ('f2000000-0000-4000-8000-0000000000a2', 'Schema Op2');
-insert into public.admins (id, name) values ('f3000000-0000-4000-8000-0000000000a1', 'Schema Admin');
+select tests.create_real_user('sasha', email => 'schema.a@example.com');
+select tests.create_operator('opal');
+select tests.create_operator('otis');
+select tests.create_admin('ada');
 insert into public.fictional_users (id, name, age, gender, created_by)
-  values ('f5000000-0000-4000-8000-0000000000a1', 'Schema Profile', 30, 'male', 'f3000000-0000-4000-8000-0000000000a1');
-insert into public.chats (id, real_user_id, fictional_user_id)
-  values ('f6000000-0000-4000-8000-0000000000a1', 'f1000000-0000-4000-8000-0000000000a1', 'f5000000-0000-4000-8000-0000000000a1');
+  values (tests.get_profile_id('Schema Profile'), 'Schema Profile', 30, 'male', tests.get_user_id('ada'));
+select tests.create_chat('sasha', 'Schema Profile');
 insert into public.messages (id, chat_id, sender_type, content)
-  values ('f7000000-0000-4000-8000-0000000000a1', 'f6000000-0000-4000-8000-0000000000a1', 'fictional', 'hello');
+  values ('f7000000-0000-4000-8000-0000000000a1', tests.get_chat_id('sasha', 'Schema Profile'), 'fictional', 'hello');
 insert into public.message_authors (message_id, operator_id)
-  values ('f7000000-0000-4000-8000-0000000000a1', 'f2000000-0000-4000-8000-0000000000a2')
+  values ('f7000000-0000-4000-8000-0000000000a1', tests.get_user_id('otis'))
   on conflict (message_id) do update set operator_id = excluded.operator_id;
 
-select is((select email from public.real_users where id = 'f1000000-0000-4000-8000-0000000000a1'),
+select is((select email from public.real_users where id = tests.get_user_id('sasha')),
   'schema.a@example.com', 'a profile row takes its email from auth.users');
-select is((select credits from public.real_users where id = 'f1000000-0000-4000-8000-0000000000a1'),
+select is((select credits from public.real_users where id = tests.get_user_id('sasha')),
   0, 'a new real user has 0 credits');
 
 -- Check constraints
 select throws_ok($$insert into public.real_users (id, display_name, age, gender, looking_for)
-  values ('f1000000-0000-4000-8000-0000000000a1', 'x', 17, 'female', 'male')$$,
+  values (tests.get_user_id('sasha'), 'x', 17, 'female', 'male')$$,
   '23514', null, 'real users must be at least 18');
-select throws_ok($$update public.real_users set age = 101 where id = 'f1000000-0000-4000-8000-0000000000a1'$$,
+select throws_ok($$update public.real_users set age = 101 where id = tests.get_user_id('sasha')$$,
   '23514', null, 'real users are at most 100');
-select throws_ok($$update public.real_users set gender = 'other' where id = 'f1000000-0000-4000-8000-0000000000a1'$$,
+select throws_ok($$update public.real_users set gender = 'other' where id = tests.get_user_id('sasha')$$,
   '23514', null, 'gender is male or female');
-select throws_ok($$update public.real_users set looking_for = 'both' where id = 'f1000000-0000-4000-8000-0000000000a1'$$,
+select throws_ok($$update public.real_users set looking_for = 'both' where id = tests.get_user_id('sasha')$$,
   '23514', null, 'looking_for is male or female');
-select throws_ok($$update public.real_users set credits = -1 where id = 'f1000000-0000-4000-8000-0000000000a1'$$,
+select throws_ok($$update public.real_users set credits = -1 where id = tests.get_user_id('sasha')$$,
   '23514', null, 'credits never go below 0');
-select throws_ok($$update public.fictional_users set age = 17 where id = 'f5000000-0000-4000-8000-0000000000a1'$$,
+select throws_ok($$update public.fictional_users set age = 17 where id = tests.get_profile_id('Schema Profile')$$,
   '23514', null, 'profiles are at least 18');
 select throws_ok($$insert into public.fictional_users (name, age, gender) values ('Schema Profile', 30, 'male')$$,
   '23505', null, 'profile names are unique');
-select throws_ok($$update public.operators set status = 'away' where id = 'f2000000-0000-4000-8000-0000000000a1'$$,
+select throws_ok($$update public.operators set status = 'away' where id = tests.get_user_id('opal')$$,
   '23514', null, 'operator status is available, busy or offline');
-select throws_ok($$update public.operators set max_concurrent_chats = 0 where id = 'f2000000-0000-4000-8000-0000000000a1'$$,
+select throws_ok($$update public.operators set max_concurrent_chats = 0 where id = tests.get_user_id('opal')$$,
   '23514', null, 'capacity is at least 1');
-select throws_ok($$update public.chats set status = 'open' where id = 'f6000000-0000-4000-8000-0000000000a1'$$,
+select throws_ok($$update public.chats set status = 'open' where id = tests.get_chat_id('sasha', 'Schema Profile')$$,
   '23514', null, 'chat status is one of waiting, assigned, idle, closed');
-select throws_ok($$update public.chats set status = 'waiting', queued_at = null where id = 'f6000000-0000-4000-8000-0000000000a1'$$,
+select throws_ok($$update public.chats set status = 'waiting', queued_at = null where id = tests.get_chat_id('sasha', 'Schema Profile')$$,
   '23514', null, 'a waiting chat has a queue position');
 select throws_ok($$insert into public.chats (real_user_id, fictional_user_id)
-  values ('f1000000-0000-4000-8000-0000000000a1', 'f5000000-0000-4000-8000-0000000000a1')$$,
+  values (tests.get_user_id('sasha'), tests.get_profile_id('Schema Profile'))$$,
   '23505', null, 'a user has one chat per profile');
-select throws_ok($$insert into public.messages (chat_id, sender_type, content) values ('f6000000-0000-4000-8000-0000000000a1', 'real', '')$$,
+select throws_ok($$insert into public.messages (chat_id, sender_type, content) values (tests.get_chat_id('sasha', 'Schema Profile'), 'real', '')$$,
   '23514', null, 'an empty message is refused');
-select throws_ok(format($$insert into public.messages (chat_id, sender_type, content) values ('f6000000-0000-4000-8000-0000000000a1', 'real', %L)$$, repeat('x', 5001)),
+select throws_ok(format($$insert into public.messages (chat_id, sender_type, content) values (tests.get_chat_id('sasha', 'Schema Profile'), 'real', %L)$$, repeat('x', 5001)),
   '23514', null, 'a message over 5000 characters is refused');
-select throws_ok($$insert into public.messages (chat_id, sender_type, content) values ('f6000000-0000-4000-8000-0000000000a1', 'system', 'x')$$,
+select throws_ok($$insert into public.messages (chat_id, sender_type, content) values (tests.get_chat_id('sasha', 'Schema Profile'), 'system', 'x')$$,
   '23514', null, 'sender_type is real or fictional');
-select lives_ok(format($$insert into public.messages (chat_id, sender_type, content) values ('f6000000-0000-4000-8000-0000000000a1', 'fictional', %L)$$, repeat('x', 5000)),
+select lives_ok(format($$insert into public.messages (chat_id, sender_type, content) values (tests.get_chat_id('sasha', 'Schema Profile'), 'fictional', %L)$$, repeat('x', 5000)),
   'a message of exactly 5000 characters is accepted');
 select throws_ok($$insert into public.transactions (real_user_id, reference, amount, credits)
-  values ('f1000000-0000-4000-8000-0000000000a1', 'schema-ref-0', 0, 10)$$,
+  values (tests.get_user_id('sasha'), 'schema-ref-0', 0, 10)$$,
   '23514', null, 'a transaction amount is positive');
 select throws_ok($$insert into public.transactions (real_user_id, reference, amount, credits)
-  values ('f1000000-0000-4000-8000-0000000000a1', 'schema-ref-0', 100, 0)$$,
+  values (tests.get_user_id('sasha'), 'schema-ref-0', 100, 0)$$,
   '23514', null, 'a transaction grants positive credits');
 select throws_ok($$insert into public.transactions (real_user_id, reference, amount, credits, status)
-  values ('f1000000-0000-4000-8000-0000000000a1', 'schema-ref-0', 100, 10, 'done')$$,
+  values (tests.get_user_id('sasha'), 'schema-ref-0', 100, 10, 'done')$$,
   '23514', null, 'transaction status is pending, success, failed or refunded');
 insert into public.transactions (real_user_id, reference, amount, credits, paystack_transaction_id)
-  values ('f1000000-0000-4000-8000-0000000000a1', 'schema-ref-1', 100, 10, 900000001);
+  values (tests.get_user_id('sasha'), 'schema-ref-1', 100, 10, 900000001);
 select throws_ok($$insert into public.transactions (real_user_id, reference, amount, credits)
-  values ('f1000000-0000-4000-8000-0000000000a1', 'schema-ref-1', 100, 10)$$,
+  values (tests.get_user_id('sasha'), 'schema-ref-1', 100, 10)$$,
   '23505', null, 'a reference is used once');
 select throws_ok($$insert into public.transactions (real_user_id, reference, amount, credits, paystack_transaction_id)
-  values ('f1000000-0000-4000-8000-0000000000a1', 'schema-ref-2', 100, 10, 900000001)$$,
+  values (tests.get_user_id('sasha'), 'schema-ref-2', 100, 10, 900000001)$$,
   '23505', null, 'a paystack transaction id is recorded once');
 
 -- Never two operators on one chat
-insert into public.chat_assignments (chat_id, operator_id)
-  values ('f6000000-0000-4000-8000-0000000000a1', 'f2000000-0000-4000-8000-0000000000a1');
+select tests.assign_chat(tests.get_chat_id('sasha', 'Schema Profile'), 'opal', activity => false);
 select throws_ok($$insert into public.chat_assignments (chat_id, operator_id)
-  values ('f6000000-0000-4000-8000-0000000000a1', 'f2000000-0000-4000-8000-0000000000a2')$$,
+  values (tests.get_chat_id('sasha', 'Schema Profile'), tests.get_user_id('otis'))$$,
   '23505', null, 'a chat cannot have two open assignments');
 select throws_ok($$insert into public.operator_activity (operator_id, chat_id) values
-  ('f2000000-0000-4000-8000-0000000000a1', 'f6000000-0000-4000-8000-0000000000a1'),
-  ('f2000000-0000-4000-8000-0000000000a2', 'f6000000-0000-4000-8000-0000000000a1')$$,
+  (tests.get_user_id('opal'), tests.get_chat_id('sasha', 'Schema Profile')),
+  (tests.get_user_id('otis'), tests.get_chat_id('sasha', 'Schema Profile'))$$,
   '23505', null, 'a chat has at most one activity row');
 select throws_ok($$update public.chat_assignments set released_at = now()
-  where chat_id = 'f6000000-0000-4000-8000-0000000000a1'$$,
+  where chat_id = tests.get_chat_id('sasha', 'Schema Profile')$$,
   '23514', null, 'a release always records its reason');
 update public.chat_assignments set released_at = now(), release_reason = 'completed'
-  where chat_id = 'f6000000-0000-4000-8000-0000000000a1';
+  where chat_id = tests.get_chat_id('sasha', 'Schema Profile');
 select lives_ok($$insert into public.chat_assignments (chat_id, operator_id)
-  values ('f6000000-0000-4000-8000-0000000000a1', 'f2000000-0000-4000-8000-0000000000a2')$$,
+  values (tests.get_chat_id('sasha', 'Schema Profile'), tests.get_user_id('otis'))$$,
   'after a release another operator may hold the chat');
 
 -- updated_at trigger
-update public.fictional_users set updated_at = '2000-01-01' where id = 'f5000000-0000-4000-8000-0000000000a1';
-select is((select updated_at from public.fictional_users where id = 'f5000000-0000-4000-8000-0000000000a1'),
+update public.fictional_users set updated_at = '2000-01-01' where id = tests.get_profile_id('Schema Profile');
+select is((select updated_at from public.fictional_users where id = tests.get_profile_id('Schema Profile')),
   now(), 'an update sets updated_at to now()');
 select is_empty($$
   select t.table_name from information_schema.columns t
@@ -226,21 +218,21 @@ select is_empty($$
 $$, 'every mutable table keeps updated_at by trigger');
 
 -- Cascades and set null
-select throws_ok($$delete from public.operators where id = 'f2000000-0000-4000-8000-0000000000a2'$$,
+select throws_ok($$delete from public.operators where id = tests.get_user_id('otis')$$,
   '55006', 'operator_holds_chats',
   'an operator holding a chat cannot be deleted (the chat would leave the queue)');
 update public.chat_assignments set released_at = now(), release_reason = 'admin'
-  where operator_id = 'f2000000-0000-4000-8000-0000000000a2' and released_at is null;
-delete from public.operators where id = 'f2000000-0000-4000-8000-0000000000a2';
+  where operator_id = tests.get_user_id('otis') and released_at is null;
+delete from public.operators where id = tests.get_user_id('otis');
 select is((select operator_id from public.message_authors where message_id = 'f7000000-0000-4000-8000-0000000000a1'),
   null::uuid, 'deleting an operator keeps its messages and forgets the author');
-delete from public.admins where id = 'f3000000-0000-4000-8000-0000000000a1';
-select is((select created_by from public.fictional_users where id = 'f5000000-0000-4000-8000-0000000000a1'),
+delete from public.admins where id = tests.get_user_id('ada');
+select is((select created_by from public.fictional_users where id = tests.get_profile_id('Schema Profile')),
   null::uuid, 'deleting an admin keeps the profiles it created');
-delete from public.transactions where real_user_id = 'f1000000-0000-4000-8000-0000000000a1';
-delete from auth.users where id = 'f1000000-0000-4000-8000-0000000000a1';
-select is((select count(*)::int from public.chats where id = 'f6000000-0000-4000-8000-0000000000a1')
-        + (select count(*)::int from public.messages where chat_id = 'f6000000-0000-4000-8000-0000000000a1'),
+delete from public.transactions where real_user_id = tests.get_user_id('sasha');
+delete from auth.users where id = tests.get_user_id('sasha');
+select is((select count(*)::int from public.chats where id = tests.get_chat_id('sasha', 'Schema Profile'))
+        + (select count(*)::int from public.messages where chat_id = tests.get_chat_id('sasha', 'Schema Profile')),
   0, 'deleting a user removes its profile row, chats and messages');
 
 -- RLS on every table in public ---------------------------------------------------------------------
@@ -287,7 +279,7 @@ select is_empty($$
 $$, 'persona helpers are stable security definer with an empty search_path');
 select is((select count(*)::int from pg_proc p where p.pronamespace = 'api_private'::regnamespace
            and p.proname in ('is_admin', 'is_operator', 'is_real_user')), 3,
-  'the three persona helpers exist, in api_private (016: out of the exposed schema)');
+  'the three persona helpers exist, in api_private (out of the exposed schema)');
 select ok(not has_function_privilege('anon', 'api_private.is_admin()', 'execute')
           and has_function_privilege('authenticated', 'api_private.is_admin()', 'execute'),
   'is_admin is executable by authenticated, not anon');
@@ -295,7 +287,7 @@ select ok(not has_schema_privilege('authenticated', 'private', 'usage')
           and not has_schema_privilege('anon', 'private', 'usage'),
   'the private schema is closed to API roles');
 
--- The error catalogue (005) -----------------------------------------------------------------------------
+-- The error catalogue (errors.raise_error) -----------------------------------------------------------------------------
 select has_table('errors', 'catalogue', 'errors.catalogue holds the error contract');
 select columns_are('errors', 'catalogue', array['code', 'sqlstate', 'http_status', 'message'],
   'a catalogue row is a code, its SQLSTATE, its HTTP status and its human text');

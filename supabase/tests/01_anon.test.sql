@@ -1,9 +1,9 @@
--- anon (a visitor without a session): nothing in the tables of 001 can be read or written.
+-- anon (a visitor without a session): nothing in the people, profile and chat tables can be read or written.
 -- (Active credit_packages, readable by anon, belong to the payments tests.)
 begin;
 set local search_path = extensions, public;
 select plan(58);
-\ir fixtures/authenticate.psql
+\ir fixtures/helpers.psql
 
 create temporary table anon_tables (t text) on commit drop;
 insert into anon_tables values
@@ -13,11 +13,8 @@ insert into anon_tables values
 grant select on anon_tables to anon;
 
 -- one fixture row so that a leak would be visible
-insert into auth.users (id, email) values ('f1000000-0000-4000-8000-0000000000b1', 'anon.fixture@example.com');
-insert into public.real_users (id, display_name, age, gender, looking_for)
-  values ('f1000000-0000-4000-8000-0000000000b1', 'Anon Fixture', 30, 'female', 'male');
-insert into public.fictional_users (id, name, age, gender)
-  values ('f5000000-0000-4000-8000-0000000000b1', 'Anon Fixture Profile', 30, 'male');
+select tests.create_real_user('anon');
+select tests.create_profile('Anon Fixture Profile', age => 30);
 
 select tests.authenticate_as_anon();
 
@@ -47,7 +44,7 @@ select is_empty($$
     and p.tablename in (select t from anon_tables)
     and (p.roles && array['anon', 'public']::name[])
 $$, 'no policy on these tables applies to anon or public');
-select is((select count(*)::int from public.real_users where id = 'f1000000-0000-4000-8000-0000000000b1'), 1,
+select is((select count(*)::int from public.real_users where id = tests.get_user_id('anon')), 1,
   'the fixture row anon could not read is there');
 select * from finish();
 rollback;

@@ -7,7 +7,7 @@ select plan(76);
 \ir fixtures/personas.psql
 
 -- Acting as Alice
-select tests.authenticate_as('f1000000-0000-4000-8000-000000000001');
+select tests.authenticate_as('alice');
 
 select ok((select public.is_real_user()) and not (select public.is_operator()) and not (select public.is_admin()),
   'alice is a real user, not an operator or admin');
@@ -37,25 +37,25 @@ select lives_ok('select * from public.messages', 'select * on messages works for
 select lives_ok('select * from public.fictional_users', 'select * on fictional_users works for alice');
 
 -- real_users -------------------------------------------------------------------------------------
-select results_eq('select id from public.real_users', $$values ('f1000000-0000-4000-8000-000000000001'::uuid)$$,
+select results_eq('select id from public.real_users', $$values (tests.get_user_id('alice'))$$,
   'alice reads only her own real_users row');
 select results_eq($$update public.real_users set display_name = 'Alice Renamed', bio = 'new bio'
-    where id = 'f1000000-0000-4000-8000-000000000001' returning display_name, bio$$,
+    where id = tests.get_user_id('alice') returning display_name, bio$$,
   $$values ('Alice Renamed'::text, 'new bio'::text)$$, 'alice updates her own profile');
-select throws_ok($$update public.real_users set credits = 1000 where id = 'f1000000-0000-4000-8000-000000000001'$$,
+select throws_ok($$update public.real_users set credits = 1000 where id = tests.get_user_id('alice')$$,
   '42501', 'permission denied for table real_users', 'alice cannot set her credits');
-select throws_ok($$update public.real_users set email = 'evil@example.com' where id = 'f1000000-0000-4000-8000-000000000001'$$,
+select throws_ok($$update public.real_users set email = 'evil@example.com' where id = tests.get_user_id('alice')$$,
   '42501', 'permission denied for table real_users', 'alice cannot change her email');
-select throws_ok($$update public.real_users set is_active = false where id = 'f1000000-0000-4000-8000-000000000001'$$,
+select throws_ok($$update public.real_users set is_active = false where id = tests.get_user_id('alice')$$,
   '42501', 'forbidden', 'alice cannot change is_active');
-select throws_ok($$update public.real_users set id = 'f1000000-0000-4000-8000-000000000002' where id = 'f1000000-0000-4000-8000-000000000001'$$,
+select throws_ok($$update public.real_users set id = tests.get_user_id('bob') where id = tests.get_user_id('alice')$$,
   '42501', 'permission denied for table real_users', 'alice cannot change her id');
-select throws_ok($$delete from public.real_users where id = 'f1000000-0000-4000-8000-000000000001'$$,
+select throws_ok($$delete from public.real_users where id = tests.get_user_id('alice')$$,
   '42501', 'permission denied for table real_users', 'alice cannot delete her row through the API');
-select is_empty($$update public.real_users set display_name = 'Hacked' where id = 'f1000000-0000-4000-8000-000000000002' returning id$$,
+select is_empty($$update public.real_users set display_name = 'Hacked' where id = tests.get_user_id('bob') returning id$$,
   'alice cannot update another user''s row');
 select throws_ok($$insert into public.real_users (id, display_name, age, gender, looking_for)
-  values ('f4000000-0000-4000-8000-000000000001', 'Nora by Alice', 30, 'female', 'male')$$,
+  values (tests.get_user_id('nora'), 'Nora by Alice', 30, 'female', 'male')$$,
   '42501', 'new row violates row-level security policy for table "real_users"', 'alice cannot create a row for someone else');
 
 -- fictional_users and guidelines -----------------------------------------------------------------
@@ -65,64 +65,64 @@ select is_empty('select id from public.fictional_users where not is_active', 'no
 select is_empty('select * from public.fictional_user_guidelines', 'alice reads no personality guidelines');
 select throws_ok($$insert into public.fictional_users (name, age, gender) values ('Alice Made', 30, 'male')$$,
   '42501', 'new row violates row-level security policy for table "fictional_users"', 'alice cannot create profiles');
-select is_empty($$update public.fictional_users set is_featured = false where id = 'f5000000-0000-4000-8000-000000000001' returning id$$,
+select is_empty($$update public.fictional_users set is_featured = false where id = tests.get_profile_id('Test Fa') returning id$$,
   'alice cannot update profiles');
-select is_empty($$delete from public.fictional_users where id = 'f5000000-0000-4000-8000-000000000001' returning id$$,
+select is_empty($$delete from public.fictional_users where id = tests.get_profile_id('Test Fa') returning id$$,
   'alice cannot delete profiles');
 select throws_ok($$insert into public.fictional_user_guidelines (fictional_user_id, personality_guidelines)
-  values ('f5000000-0000-4000-8000-000000000004', 'x')$$,
+  values (tests.get_profile_id('Test Fd'), 'x')$$,
   '42501', 'new row violates row-level security policy for table "fictional_user_guidelines"', 'alice cannot write guidelines');
 
 -- chats ------------------------------------------------------------------------------------------
 select set_eq('select id from public.chats',
-  array['f6000000-0000-4000-8000-000000000001', 'f6000000-0000-4000-8000-000000000002']::uuid[],
+  array[tests.get_chat_id('alice', 'Test Fa'), tests.get_chat_id('alice', 'Test Fb')]::uuid[],
   'alice reads exactly her own chats');
-select lives_ok($$insert into public.chats (fictional_user_id) values ('f5000000-0000-4000-8000-000000000004')$$,
+select lives_ok($$insert into public.chats (fictional_user_id) values (tests.get_profile_id('Test Fd'))$$,
   'alice starts a chat with an active profile');
-select results_eq($$select real_user_id, status from public.chats where fictional_user_id = 'f5000000-0000-4000-8000-000000000004'$$,
-  $$values ('f1000000-0000-4000-8000-000000000001'::uuid, 'idle'::text)$$, 'a new chat is hers and idle');
+select results_eq($$select real_user_id, status from public.chats where fictional_user_id = tests.get_profile_id('Test Fd')$$,
+  $$values (tests.get_user_id('alice'), 'idle'::text)$$, 'a new chat is hers and idle');
 select throws_ok($$insert into public.chats (real_user_id, fictional_user_id)
-  values ('f1000000-0000-4000-8000-000000000001', 'f5000000-0000-4000-8000-000000000003')$$,
+  values (tests.get_user_id('alice'), tests.get_profile_id('Test Fc'))$$,
   '42501', 'new row violates row-level security policy for table "chats"', 'alice cannot chat with an inactive profile');
 select throws_ok($$insert into public.chats (real_user_id, fictional_user_id)
-  values ('f1000000-0000-4000-8000-000000000002', 'f5000000-0000-4000-8000-000000000004')$$,
+  values (tests.get_user_id('bob'), tests.get_profile_id('Test Fd'))$$,
   '42501', 'new row violates row-level security policy for table "chats"', 'alice cannot start a chat for bob');
-select throws_ok($$insert into public.chats (fictional_user_id, status) values ('f5000000-0000-4000-8000-000000000002', 'assigned')$$,
+select throws_ok($$insert into public.chats (fictional_user_id, status) values (tests.get_profile_id('Test Fb'), 'assigned')$$,
   '42501', 'permission denied for table chats', 'alice cannot choose a chat status');
-select throws_ok($$update public.chats set status = 'idle' where id = 'f6000000-0000-4000-8000-000000000002'$$,
+select throws_ok($$update public.chats set status = 'idle' where id = tests.get_chat_id('alice', 'Test Fb')$$,
   '42501', 'permission denied for table chats', 'alice cannot reopen or change a chat status directly');
-select throws_ok($$update public.chats set message_count = 0 where id = 'f6000000-0000-4000-8000-000000000001'$$,
+select throws_ok($$update public.chats set message_count = 0 where id = tests.get_chat_id('alice', 'Test Fa')$$,
   '42501', 'permission denied for table chats', 'alice cannot change chat counters');
-select is_empty($$update public.chats set flagged_for_review = true where id = 'f6000000-0000-4000-8000-000000000001' returning id$$,
+select is_empty($$update public.chats set flagged_for_review = true where id = tests.get_chat_id('alice', 'Test Fa') returning id$$,
   'alice cannot flag or unflag chats');
-select throws_ok($$delete from public.chats where id = 'f6000000-0000-4000-8000-000000000001'$$,
+select throws_ok($$delete from public.chats where id = tests.get_chat_id('alice', 'Test Fa')$$,
   '42501', 'permission denied for table chats', 'alice cannot delete chats');
 
 -- messages ---------------------------------------------------------------------------------------
 select set_eq($$select id from public.messages$$,
   array['f7000000-0000-4000-8000-000000000001', 'f7000000-0000-4000-8000-000000000002', 'f7000000-0000-4000-8000-000000000004']::uuid[],
   'alice reads the messages of her chats');
-select is_empty($$select id from public.messages where chat_id = 'f6000000-0000-4000-8000-000000000003'$$,
+select is_empty($$select id from public.messages where chat_id = tests.get_chat_id('bob', 'Test Fa')$$,
   'alice reads no message of bob''s chat');
 select lives_ok($$insert into public.messages (chat_id, sender_type, content)
-  values ('f6000000-0000-4000-8000-000000000001', 'real', 'another hello')$$,
+  values (tests.get_chat_id('alice', 'Test Fa'), 'real', 'another hello')$$,
   'alice sends a message in her open chat');
 select throws_ok($$insert into public.messages (chat_id, sender_type, content)
-  values ('f6000000-0000-4000-8000-000000000001', 'fictional', 'pretending to be Fa')$$,
+  values (tests.get_chat_id('alice', 'Test Fa'), 'fictional', 'pretending to be Fa')$$,
   '42501', 'new row violates row-level security policy for table "messages"', 'alice cannot send a fictional message');
-select throws_ok($$update public.real_users set avatar_url = 'http://img.test/alice.png' where id = 'f1000000-0000-4000-8000-000000000001'$$,
+select throws_ok($$update public.real_users set avatar_url = 'http://img.test/alice.png' where id = tests.get_user_id('alice')$$,
   '23514', 'invalid_avatar_url', 'alice cannot set an avatar that is not https');
 select is_empty($$select id from public.fictional_users where created_by is not null$$,
   'alice sees no profile''s creator');
 select is_empty('select * from public.fictional_user_creators', 'alice reads nothing of fictional_user_creators');
 select throws_ok($$insert into public.messages (chat_id, sender_type, content)
-  values ('f6000000-0000-4000-8000-000000000002', 'real', 'hello again')$$,
+  values (tests.get_chat_id('alice', 'Test Fb'), 'real', 'hello again')$$,
   '42501', 'chat_closed', 'alice cannot write in a closed chat (chat_closed)');
 select throws_ok($$insert into public.messages (chat_id, sender_type, content)
-  values ('f6000000-0000-4000-8000-000000000003', 'real', 'hi from alice')$$,
+  values (tests.get_chat_id('bob', 'Test Fa'), 'real', 'hi from alice')$$,
   '42501', 'new row violates row-level security policy for table "messages"', 'alice cannot write in bob''s chat');
 select throws_ok($$insert into public.messages (chat_id, sender_type, content, credits_charged)
-  values ('f6000000-0000-4000-8000-000000000001', 'real', 'free please', 0)$$,
+  values (tests.get_chat_id('alice', 'Test Fa'), 'real', 'free please', 0)$$,
   '42501', 'permission denied for table messages', 'alice cannot set credits_charged');
 select throws_ok($$update public.messages set content = 'edited' where id = 'f7000000-0000-4000-8000-000000000001'$$,
   '42501', 'permission denied for table messages', 'alice cannot edit messages');
@@ -133,18 +133,18 @@ select throws_ok($$insert into public.message_authors (message_id) values ('f700
   '42501', 'permission denied for table message_authors', 'alice cannot write message authors');
 
 -- favorites --------------------------------------------------------------------------------------
-select results_eq('select fictional_user_id from public.favorites', $$values ('f5000000-0000-4000-8000-000000000001'::uuid)$$,
+select results_eq('select fictional_user_id from public.favorites', $$values (tests.get_profile_id('Test Fa'))$$,
   'alice reads only her favorites');
-select lives_ok($$insert into public.favorites (fictional_user_id) values ('f5000000-0000-4000-8000-000000000004')$$,
+select lives_ok($$insert into public.favorites (fictional_user_id) values (tests.get_profile_id('Test Fd'))$$,
   'alice adds a favorite');
 select throws_ok($$insert into public.favorites (real_user_id, fictional_user_id)
-  values ('f1000000-0000-4000-8000-000000000002', 'f5000000-0000-4000-8000-000000000004')$$,
+  values (tests.get_user_id('bob'), tests.get_profile_id('Test Fd'))$$,
   '42501', 'new row violates row-level security policy for table "favorites"', 'alice cannot add a favorite for bob');
-select throws_ok($$insert into public.favorites (fictional_user_id) values ('f5000000-0000-4000-8000-000000000003')$$,
+select throws_ok($$insert into public.favorites (fictional_user_id) values (tests.get_profile_id('Test Fc'))$$,
   '42501', 'new row violates row-level security policy for table "favorites"', 'alice cannot favorite an inactive profile');
-select results_eq($$delete from public.favorites where fictional_user_id = 'f5000000-0000-4000-8000-000000000001' returning fictional_user_id$$,
-  $$values ('f5000000-0000-4000-8000-000000000001'::uuid)$$, 'alice removes her favorite');
-select is_empty($$delete from public.favorites where real_user_id = 'f1000000-0000-4000-8000-000000000002' returning 1$$,
+select results_eq($$delete from public.favorites where fictional_user_id = tests.get_profile_id('Test Fa') returning fictional_user_id$$,
+  $$values (tests.get_profile_id('Test Fa'))$$, 'alice removes her favorite');
+select is_empty($$delete from public.favorites where real_user_id = tests.get_user_id('bob') returning 1$$,
   'alice cannot remove bob''s favorites');
 select throws_ok($$update public.favorites set created_at = now()$$,
   '42501', 'permission denied for table favorites', 'favorites are not updatable');
@@ -153,7 +153,7 @@ select throws_ok($$update public.favorites set created_at = now()$$,
 select results_eq('select reference from public.transactions', $$values ('test-ref-alice'::text)$$,
   'alice reads only her transactions');
 select throws_ok($$insert into public.transactions (real_user_id, reference, amount, credits)
-  values ('f1000000-0000-4000-8000-000000000001', 'alice-self-made', 100, 1000)$$,
+  values (tests.get_user_id('alice'), 'alice-self-made', 100, 1000)$$,
   '42501', 'permission denied for table transactions', 'alice cannot create transactions');
 select throws_ok($$update public.transactions set status = 'success' where reference = 'test-ref-alice'$$,
   '42501', 'permission denied for table transactions', 'alice cannot change transactions');
@@ -166,14 +166,14 @@ select is_empty('select * from public.admins', 'alice reads no admin');
 select is_empty('select * from public.chat_assignments', 'alice reads no chat assignment');
 select is_empty('select * from public.operator_activity', 'alice reads no operator activity');
 select is_empty('select * from public.operator_stats', 'alice reads no operator stats');
-select throws_ok($$insert into public.operators (id, name) values ('f1000000-0000-4000-8000-000000000001', 'Alice Op')$$,
+select throws_ok($$insert into public.operators (id, name) values (tests.get_user_id('alice'), 'Alice Op')$$,
   '42501', 'new row violates row-level security policy for table "operators"', 'alice cannot make herself an operator');
-select throws_ok($$insert into public.admins (id, name) values ('f1000000-0000-4000-8000-000000000001', 'Alice Admin')$$,
+select throws_ok($$insert into public.admins (id, name) values (tests.get_user_id('alice'), 'Alice Admin')$$,
   '42501', 'new row violates row-level security policy for table "admins"', 'alice cannot make herself an admin');
 select is_empty($$update public.operators set status = 'offline' returning id$$, 'alice cannot update operators');
 select is_empty($$delete from public.operators returning id$$, 'alice cannot delete operators');
 select throws_ok($$insert into public.chat_assignments (chat_id, operator_id)
-  values ('f6000000-0000-4000-8000-000000000001', 'f2000000-0000-4000-8000-000000000002')$$,
+  values (tests.get_chat_id('alice', 'Test Fa'), tests.get_user_id('omar'))$$,
   '42501', 'permission denied for table chat_assignments', 'alice cannot assign chats');
 select throws_ok($$update public.operator_activity set last_activity_at = now()$$,
   '42501', 'permission denied for table operator_activity', 'alice cannot touch operator activity');
@@ -182,17 +182,17 @@ select throws_ok($$delete from public.operator_stats$$,
 
 -- Back to postgres: the refused writes changed nothing ---------------------------------------------
 select tests.clear_authentication();
-select results_eq($$select credits, email, is_active from public.real_users where id = 'f1000000-0000-4000-8000-000000000001'$$,
+select results_eq($$select credits, email, is_active from public.real_users where id = tests.get_user_id('alice')$$,
   $$values (10, 'alice.t@example.com'::text, true)$$, 'alice''s credits, email and is_active are unchanged');
-select results_eq($$select display_name from public.real_users where id = 'f1000000-0000-4000-8000-000000000002'$$,
+select results_eq($$select display_name from public.real_users where id = tests.get_user_id('bob')$$,
   $$values ('Bob T'::text)$$, 'bob''s row is unchanged');
-select results_eq($$select is_featured, is_active from public.fictional_users where id = 'f5000000-0000-4000-8000-000000000001'$$,
+select results_eq($$select is_featured, is_active from public.fictional_users where id = tests.get_profile_id('Test Fa')$$,
   $$values (true, true)$$, 'the profile alice tried to change is unchanged');
-select results_eq($$select status, flagged_for_review from public.chats where id = 'f6000000-0000-4000-8000-000000000001'$$,
+select results_eq($$select status, flagged_for_review from public.chats where id = tests.get_chat_id('alice', 'Test Fa')$$,
   $$values ('assigned'::text, false)$$, 'alice''s chat status and flag are unchanged');
-select is((select count(*)::int from public.favorites where real_user_id = 'f1000000-0000-4000-8000-000000000002'), 1,
+select is((select count(*)::int from public.favorites where real_user_id = tests.get_user_id('bob')), 1,
   'bob''s favorite is still there');
-select is((select count(*)::int from public.operators where id in ('f2000000-0000-4000-8000-000000000001', 'f2000000-0000-4000-8000-000000000002')
+select is((select count(*)::int from public.operators where id in (tests.get_user_id('olga'), tests.get_user_id('omar'))
            and status in ('available', 'busy')), 2, 'the operators are untouched');
 
 select * from finish();

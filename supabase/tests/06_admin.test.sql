@@ -7,9 +7,9 @@ select plan(46);
 
 -- Fixture (as postgres; rolled back at the end): the personas of fixtures/personas.psql.
 \ir fixtures/personas.psql
-insert into auth.users (id, email) values ('f3000000-0000-4000-8000-000000000002', 'second.admin@fantooo.local');
+select tests.create_auth_user('second_admin');
 update public.chats set flagged_for_review = true, flag_reason = 'reassigned 3 times', reassignment_count = 3
-  where id = 'f6000000-0000-4000-8000-000000000003';
+  where id = tests.get_chat_id('bob', 'Test Fa');
 
 -- Row counts as the superuser sees them, to compare with what the admin sees
 create temporary table all_counts (t text, n bigint) on commit drop;
@@ -21,7 +21,7 @@ insert into all_counts
 grant select on all_counts to authenticated;
 
 -- Acting as Adam
-select tests.authenticate_as('f3000000-0000-4000-8000-000000000001');
+select tests.authenticate_as('adam');
 
 select ok((select public.is_admin()) and not (select public.is_operator()) and not (select public.is_real_user()),
   'adam is an admin, not an operator or real user');
@@ -35,82 +35,82 @@ select lives_ok($$insert into public.fictional_users (name, age, gender, bio, in
   values ('Admin Made', 29, 'female', 'new here', '{poetry}', true)$$, 'adam creates a profile');
 select results_eq($$select c.created_by from public.fictional_user_creators c join public.fictional_users f on f.id = c.fictional_user_id
     where f.name = 'Admin Made'$$,
-  $$values ('f3000000-0000-4000-8000-000000000001'::uuid)$$, 'the profile records adam as its creator (fictional_user_creators)');
+  $$values (tests.get_user_id('adam'))$$, 'the profile records adam as its creator (fictional_user_creators)');
 select is_empty($$select 1 from public.fictional_users where name = 'Admin Made' and created_by is not null$$,
   'fictional_users.created_by itself stays null');
 select lives_ok($$insert into public.fictional_user_guidelines (fictional_user_id, personality_guidelines)
   select id, 'speaks in verse' from public.fictional_users where name = 'Admin Made'$$, 'adam writes its guidelines');
 select results_eq($$update public.fictional_users set is_active = false, is_featured = false
-    where id = 'f5000000-0000-4000-8000-000000000001' returning is_active, is_featured$$,
+    where id = tests.get_profile_id('Test Fa') returning is_active, is_featured$$,
   $$values (false, false)$$, 'adam deactivates and unfeatures a profile');
 select results_eq($$update public.fictional_user_guidelines set personality_guidelines = 'calmer now'
-    where fictional_user_id = 'f5000000-0000-4000-8000-000000000003' returning personality_guidelines$$,
+    where fictional_user_id = tests.get_profile_id('Test Fc') returning personality_guidelines$$,
   $$values ('calmer now'::text)$$, 'adam edits guidelines');
-select results_eq($$delete from public.fictional_users where id = 'f5000000-0000-4000-8000-000000000004' returning name$$,
+select results_eq($$delete from public.fictional_users where id = tests.get_profile_id('Test Fd') returning name$$,
   $$values ('Test Fd'::text)$$, 'adam deletes a profile');
-select throws_ok($$update public.fictional_users set created_by = null where id = 'f5000000-0000-4000-8000-000000000002'$$,
+select throws_ok($$update public.fictional_users set created_by = null where id = tests.get_profile_id('Test Fb')$$,
   '42501', 'permission denied for table fictional_users', 'adam cannot rewrite who created a profile');
 
 -- operators --------------------------------------------------------------------------------------
 select lives_ok($$insert into public.operators (id, name, max_concurrent_chats)
-  values ('f4000000-0000-4000-8000-000000000001', 'Nora Op', 2)$$, 'adam adds an operator');
-select results_eq($$select email, status from public.operators where id = 'f4000000-0000-4000-8000-000000000001'$$,
+  values (tests.get_user_id('nora'), 'Nora Op', 2)$$, 'adam adds an operator');
+select results_eq($$select email, status from public.operators where id = tests.get_user_id('nora')$$,
   $$values ('nora.t@example.com'::text, 'offline'::text)$$, 'a new operator gets its auth email and starts offline');
 select results_eq($$update public.operators set max_concurrent_chats = 5, status = 'offline'
-    where id = 'f2000000-0000-4000-8000-000000000001' returning max_concurrent_chats, status$$,
+    where id = tests.get_user_id('olga') returning max_concurrent_chats, status$$,
   $$values (5, 'offline'::text)$$, 'adam changes an operator''s capacity and status');
 -- (Deactivating an operator who holds chats releases them: 22_operator_deactivation. Nora holds none.)
-select results_eq($$update public.operators set is_active = false where id = 'f4000000-0000-4000-8000-000000000001' returning is_active$$,
+select results_eq($$update public.operators set is_active = false where id = tests.get_user_id('nora') returning is_active$$,
   $$values (false)$$, 'adam deactivates an operator');
-select throws_ok($$update public.operators set total_messages_sent = 0 where id = 'f2000000-0000-4000-8000-000000000001'$$,
+select throws_ok($$update public.operators set total_messages_sent = 0 where id = tests.get_user_id('olga')$$,
   '42501', 'permission denied for table operators', 'adam cannot reset message counters');
 select throws_ok($$insert into public.operators (id, name, total_messages_sent)
-  values ('f3000000-0000-4000-8000-000000000002', 'Counter Op', 100)$$,
+  values (tests.get_user_id('second_admin'), 'Counter Op', 100)$$,
   '42501', 'permission denied for table operators', 'adam cannot create an operator with counters');
-select throws_ok($$delete from public.operators where id = 'f2000000-0000-4000-8000-000000000002'$$,
+select throws_ok($$delete from public.operators where id = tests.get_user_id('omar')$$,
   '55006', 'operator_holds_chats',
   'adam cannot remove an operator who still holds a chat');
-select results_eq($$delete from public.operators where id = 'f4000000-0000-4000-8000-000000000001' returning name$$,
+select results_eq($$delete from public.operators where id = tests.get_user_id('nora') returning name$$,
   $$values ('Nora Op'::text)$$, 'adam removes an operator');
 
 -- admins -----------------------------------------------------------------------------------------
-select lives_ok($$insert into public.admins (id, name) values ('f3000000-0000-4000-8000-000000000002', 'Second Admin')$$,
+select lives_ok($$insert into public.admins (id, name) values (tests.get_user_id('second_admin'), 'Second Admin')$$,
   'adam adds an admin');
-select results_eq($$update public.admins set name = 'Adam Renamed' where id = 'f3000000-0000-4000-8000-000000000001' returning name$$,
+select results_eq($$update public.admins set name = 'Adam Renamed' where id = tests.get_user_id('adam') returning name$$,
   $$values ('Adam Renamed'::text)$$, 'adam renames an admin');
-select throws_ok($$delete from public.admins where id = 'f3000000-0000-4000-8000-000000000002'$$,
+select throws_ok($$delete from public.admins where id = tests.get_user_id('second_admin')$$,
   '42501', 'permission denied for table admins', 'admins are not removed through the API');
 
 -- real users -------------------------------------------------------------------------------------
-select results_eq($$update public.real_users set is_active = false where id = 'f1000000-0000-4000-8000-000000000001' returning is_active$$,
+select results_eq($$update public.real_users set is_active = false where id = tests.get_user_id('alice') returning is_active$$,
   $$values (false)$$, 'adam deactivates a real user');
-select results_eq($$update public.real_users set is_active = true where id = 'f1000000-0000-4000-8000-000000000001' returning is_active$$,
+select results_eq($$update public.real_users set is_active = true where id = tests.get_user_id('alice') returning is_active$$,
   $$values (true)$$, 'adam reactivates a real user');
-select throws_ok($$update public.real_users set credits = 1000 where id = 'f1000000-0000-4000-8000-000000000001'$$,
+select throws_ok($$update public.real_users set credits = 1000 where id = tests.get_user_id('alice')$$,
   '42501', 'permission denied for table real_users', 'adam cannot change credits');
-select throws_ok($$update public.real_users set display_name = 'Renamed by admin' where id = 'f1000000-0000-4000-8000-000000000001'$$,
+select throws_ok($$update public.real_users set display_name = 'Renamed by admin' where id = tests.get_user_id('alice')$$,
   '42501', 'forbidden', 'adam cannot edit a real user''s profile');
-select throws_ok($$delete from public.real_users where id = 'f1000000-0000-4000-8000-000000000001'$$,
+select throws_ok($$delete from public.real_users where id = tests.get_user_id('alice')$$,
   '42501', 'permission denied for table real_users', 'adam cannot delete real users through the API');
 select throws_ok($$insert into public.real_users (id, display_name, age, gender, looking_for)
-  values ('f3000000-0000-4000-8000-000000000001', 'Adam as user', 40, 'male', 'female')$$,
+  values (tests.get_user_id('adam'), 'Adam as user', 40, 'male', 'female')$$,
   '42501', 'new row violates row-level security policy for table "real_users"', 'an admin cannot also become a real user');
 
 -- chats and messages -----------------------------------------------------------------------------
 select results_eq($$update public.chats set flagged_for_review = false, flag_reason = null
-    where id = 'f6000000-0000-4000-8000-000000000003' returning flagged_for_review, flag_reason$$,
+    where id = tests.get_chat_id('bob', 'Test Fa') returning flagged_for_review, flag_reason$$,
   $$values (false, null::text)$$, 'adam clears a flag');
-select throws_ok($$update public.chats set status = 'closed' where id = 'f6000000-0000-4000-8000-000000000003'$$,
+select throws_ok($$update public.chats set status = 'closed' where id = tests.get_chat_id('bob', 'Test Fa')$$,
   '42501', 'permission denied for table chats', 'adam changes chat state only through the chat functions');
-select throws_ok($$update public.chats set reassignment_count = 0 where id = 'f6000000-0000-4000-8000-000000000003'$$,
+select throws_ok($$update public.chats set reassignment_count = 0 where id = tests.get_chat_id('bob', 'Test Fa')$$,
   '42501', 'permission denied for table chats', 'adam cannot reset counters');
 select throws_ok($$insert into public.chats (real_user_id, fictional_user_id)
-  values ('f1000000-0000-4000-8000-000000000002', 'f5000000-0000-4000-8000-000000000002')$$,
+  values (tests.get_user_id('bob'), tests.get_profile_id('Test Fb'))$$,
   '42501', 'new row violates row-level security policy for table "chats"', 'adam cannot open chats for users');
-select throws_ok($$delete from public.chats where id = 'f6000000-0000-4000-8000-000000000003'$$,
+select throws_ok($$delete from public.chats where id = tests.get_chat_id('bob', 'Test Fa')$$,
   '42501', 'permission denied for table chats', 'adam cannot delete chats through the API');
 select throws_ok($$insert into public.messages (chat_id, sender_type, content)
-  values ('f6000000-0000-4000-8000-000000000003', 'fictional', 'admin speaking')$$,
+  values (tests.get_chat_id('bob', 'Test Fa'), 'fictional', 'admin speaking')$$,
   '42501', 'new row violates row-level security policy for table "messages"', 'adam cannot write messages');
 select throws_ok($$update public.messages set content = 'moderated' where id = 'f7000000-0000-4000-8000-000000000003'$$,
   '42501', 'permission denied for table messages', 'adam cannot edit messages');
@@ -119,12 +119,12 @@ select throws_ok($$delete from public.messages where id = 'f7000000-0000-4000-80
 
 -- money and operator-side tables -----------------------------------------------------------------
 select throws_ok($$insert into public.transactions (real_user_id, reference, amount, credits)
-  values ('f1000000-0000-4000-8000-000000000001', 'admin-gift', 100, 100)$$,
+  values (tests.get_user_id('alice'), 'admin-gift', 100, 100)$$,
   '42501', 'permission denied for table transactions', 'adam cannot create transactions');
 select throws_ok($$update public.transactions set status = 'refunded' where reference = 'test-ref-alice'$$,
   '42501', 'permission denied for table transactions', 'adam cannot change transactions');
 select throws_ok($$insert into public.favorites (real_user_id, fictional_user_id)
-  values ('f1000000-0000-4000-8000-000000000001', 'f5000000-0000-4000-8000-000000000002')$$,
+  values (tests.get_user_id('alice'), tests.get_profile_id('Test Fb'))$$,
   '42501', 'new row violates row-level security policy for table "favorites"', 'adam cannot add favorites for users');
 select throws_ok($$update public.chat_assignments set released_at = now(), release_reason = 'admin'$$,
   '42501', 'permission denied for table chat_assignments', 'adam reassigns only through the chat functions');
@@ -133,19 +133,19 @@ select throws_ok($$delete from public.operator_activity$$,
 select throws_ok($$update public.operator_stats set idle_incidents = 0$$,
   '42501', 'permission denied for table operator_stats', 'adam cannot write operator stats');
 select throws_ok($$insert into public.message_authors (message_id, operator_id)
-  values ('f7000000-0000-4000-8000-000000000003', 'f2000000-0000-4000-8000-000000000001')$$,
+  values ('f7000000-0000-4000-8000-000000000003', tests.get_user_id('olga'))$$,
   '42501', 'permission denied for table message_authors', 'adam cannot forge message authors');
 
 -- Back to postgres
 select tests.clear_authentication();
-select results_eq($$select credits, display_name from public.real_users where id = 'f1000000-0000-4000-8000-000000000001'$$,
+select results_eq($$select credits, display_name from public.real_users where id = tests.get_user_id('alice')$$,
   $$values (10, 'Alice T'::text)$$, 'alice''s credits and profile are unchanged');
-select results_eq($$select status, reassignment_count from public.chats where id = 'f6000000-0000-4000-8000-000000000003'$$,
+select results_eq($$select status, reassignment_count from public.chats where id = tests.get_chat_id('bob', 'Test Fa')$$,
   $$values ('assigned'::text, 3)$$, 'the chat state and counters are unchanged');
 select results_eq($$select status from public.transactions where reference = 'test-ref-alice'$$,
   $$values ('success'::text)$$, 'the transaction is unchanged');
 select is((select count(*)::int from public.chat_assignments where released_at is null
-           and chat_id in ('f6000000-0000-4000-8000-000000000001', 'f6000000-0000-4000-8000-000000000003')), 2,
+           and chat_id in (tests.get_chat_id('alice', 'Test Fa'), tests.get_chat_id('bob', 'Test Fa'))), 2,
   'the open assignments are unchanged');
 
 select * from finish();

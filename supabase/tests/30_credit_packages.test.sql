@@ -1,18 +1,13 @@
 -- Credit packages: the seeded offer, who reads which packages, and that only admins manage them.
 begin;
 set local search_path = extensions, public;
-select plan(24);
-\ir fixtures/authenticate.psql
+select plan(25);
+\ir fixtures/helpers.psql
 
 -- Fixtures: one real user, one operator, one admin; one inactive package.
-insert into auth.users (id, email) values
-  ('30000000-0000-4000-8000-000000000001', 'pkg-user@example.com'),
-  ('30000000-0000-4000-8000-000000000002', 'pkg-operator@fantooo.local'),
-  ('30000000-0000-4000-8000-000000000003', 'pkg-admin@fantooo.local');
-insert into public.real_users (id, display_name, age, gender, looking_for)
-values ('30000000-0000-4000-8000-000000000001', 'Pat', 30, 'male', 'female');
-insert into public.operators (id, name) values ('30000000-0000-4000-8000-000000000002', 'Olga');
-insert into public.admins (id, name) values ('30000000-0000-4000-8000-000000000003', 'Ada');
+select tests.create_real_user('pat', gender => 'male', looking_for => 'female');
+select tests.create_operator('olga');
+select tests.create_admin('ada');
 insert into public.credit_packages (id, name, credits, price, is_active)
 values ('30000000-0000-4000-8000-0000000000aa', 'Retired', 5, 5000, false);
 
@@ -28,8 +23,18 @@ select results_eq(
     where is_active order by price$$,
   $$values ('Starter'::text, 10, 0, 10000, 'KES'::text), ('Popular', 50, 5, 45000, 'KES'),
            ('Value', 100, 15, 85000, 'KES'), ('Premium', 500, 100, 400000, 'KES')$$,
-  'the migration offers the four packages of docs/rules.mdprices in cents of KES'
+  'the migration offers the four packages of docs/rules.md, prices in cents of KES'
 );
+
+-- The seed's credit packages have fixed ids ---------------------------------------------------------------
+
+select results_eq($$select name, id from public.credit_packages
+                    where name in ('Starter', 'Popular', 'Value', 'Premium') order by price$$,
+  $$values ('Starter'::text, 'e0000000-0000-4000-8000-000000000001'::uuid),
+           ('Popular', 'e0000000-0000-4000-8000-000000000002'),
+           ('Value', 'e0000000-0000-4000-8000-000000000003'),
+           ('Premium', 'e0000000-0000-4000-8000-000000000004')$$,
+  'the four packages of the seed keep the same ids across db:reset');
 
 -- anon ----------------------------------------------------------------------------------------------
 select tests.authenticate_as_anon();
@@ -49,7 +54,7 @@ select throws_ok(
 select tests.clear_authentication();
 
 -- real user -----------------------------------------------------------------------------------------
-select tests.authenticate_as('30000000-0000-4000-8000-000000000001');
+select tests.authenticate_as('pat');
 select results_eq(
   $$select count(*)::int from public.credit_packages$$, array[4],
   'a real user reads the four active packages only'
@@ -75,7 +80,7 @@ select results_eq(
 );
 
 -- operator ------------------------------------------------------------------------------------------
-select tests.authenticate_as('30000000-0000-4000-8000-000000000002');
+select tests.authenticate_as('olga');
 select results_eq(
   $$select count(*)::int from public.credit_packages$$, array[4],
   'an operator reads the active packages only'
@@ -92,7 +97,7 @@ select results_eq(
 );
 
 -- admin ---------------------------------------------------------------------------------------------
-select tests.authenticate_as('30000000-0000-4000-8000-000000000003');
+select tests.authenticate_as('ada');
 select results_eq(
   $$select count(*)::int from public.credit_packages$$, array[5],
   'an admin reads every package, inactive included'
@@ -126,9 +131,9 @@ select results_eq(
 
 -- A package that was bought cannot be deleted, and its later price change does not touch the sale.
 insert into public.transactions (real_user_id, reference, package_id, amount, currency, credits)
-select '30000000-0000-4000-8000-000000000001', 'fantooo-test-30', id, price, currency, credits + bonus_credits
+select tests.get_user_id('pat'), 'fantooo-test-30', id, price, currency, credits + bonus_credits
 from public.credit_packages where name = 'Popular';
-select tests.authenticate_as('30000000-0000-4000-8000-000000000003');
+select tests.authenticate_as('ada');
 select throws_ok(
   $$delete from public.credit_packages where name = 'Popular'$$,
   '23503', null, 'an admin cannot delete a package that was bought (deactivate it instead)'

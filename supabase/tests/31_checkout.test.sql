@@ -3,20 +3,13 @@
 begin;
 set local search_path = extensions, public;
 select plan(26);
-\ir fixtures/authenticate.psql
+\ir fixtures/helpers.psql
 
-insert into auth.users (id, email) values
-  ('31000000-0000-4000-8000-000000000001', 'buyer@example.com'),
-  ('31000000-0000-4000-8000-000000000002', 'other-buyer@example.com'),
-  ('31000000-0000-4000-8000-000000000003', 'checkout-operator@fantooo.local'),
-  ('31000000-0000-4000-8000-000000000004', 'checkout-admin@fantooo.local'),
-  ('31000000-0000-4000-8000-000000000005', 'gone@example.com');
-insert into public.real_users (id, display_name, age, gender, looking_for, is_active) values
-  ('31000000-0000-4000-8000-000000000001', 'Bea', 28, 'female', 'male', true),
-  ('31000000-0000-4000-8000-000000000002', 'Ben', 35, 'male', 'female', true),
-  ('31000000-0000-4000-8000-000000000005', 'Gus', 40, 'male', 'female', false);
-insert into public.operators (id, name) values ('31000000-0000-4000-8000-000000000003', 'Oto');
-insert into public.admins (id, name) values ('31000000-0000-4000-8000-000000000004', 'Ana');
+select tests.create_real_user('bea', email => 'buyer@example.com');
+select tests.create_real_user('ben', gender => 'male', looking_for => 'female');
+select tests.create_real_user('gus', gender => 'male', looking_for => 'female', active => false);
+select tests.create_operator('oto');
+select tests.create_admin('ana');
 insert into public.credit_packages (id, name, credits, price, is_active)
 values ('31000000-0000-4000-8000-0000000000aa', 'Old offer', 7, 7000, false);
 
@@ -30,7 +23,7 @@ select function_privs_are('public', 'mark_transaction_failed', array['text', 'te
   array['EXECUTE'], 'service_role can execute mark_transaction_failed');
 
 -- The buyer starts two checkouts (Popular: 50 + 5 bonus for 450 KES).
-select tests.authenticate_as('31000000-0000-4000-8000-000000000001');
+select tests.authenticate_as('bea');
 create temp table checkout_result on commit drop as
 select public.start_checkout((select id from public.credit_packages where name = 'Popular')) as r
 union all
@@ -49,7 +42,7 @@ select results_eq(
       from public.transactions t join checkout_result c on t.reference = c.r ->> 'reference'
       join public.credit_packages p on p.name = 'Popular'
      limit 1$$,
-  $$values ('31000000-0000-4000-8000-000000000001'::uuid, 45000, 'KES'::text, 55, 'pending'::text, true)$$,
+  $$values (tests.get_user_id('bea'), 45000, 'KES'::text, 55, 'pending'::text, true)$$,
   'the pending transaction belongs to the caller and copies price, currency and credits of the package'
 );
 select ok(
@@ -71,12 +64,12 @@ select results_eq(
 );
 
 -- The buyer reads its own transactions, not another buyer's; cannot write them.
-select tests.authenticate_as('31000000-0000-4000-8000-000000000002');
+select tests.authenticate_as('ben');
 select is_empty(
-  $$select 1 from public.transactions where real_user_id = '31000000-0000-4000-8000-000000000001'$$,
+  $$select 1 from public.transactions where real_user_id = tests.get_user_id('bea')$$,
   'another real user cannot read the buyer''s transactions'
 );
-select tests.authenticate_as('31000000-0000-4000-8000-000000000001');
+select tests.authenticate_as('bea');
 select results_eq(
   $$select count(*)::int from public.transactions$$, array[2],
   'the buyer reads its own transactions'
@@ -87,11 +80,11 @@ select throws_ok(
 );
 select throws_ok(
   $$insert into public.transactions (real_user_id, reference, amount, currency, credits, status)
-    values ('31000000-0000-4000-8000-000000000001', 'forged', 1, 'KES', 1000, 'success')$$,
+    values (tests.get_user_id('bea'), 'forged', 1, 'KES', 1000, 'success')$$,
   '42501', null, 'the buyer cannot insert a transaction'
 );
 select throws_ok(
-  $$update public.real_users set credits = 1000 where id = '31000000-0000-4000-8000-000000000001'$$,
+  $$update public.real_users set credits = 1000 where id = tests.get_user_id('bea')$$,
   '42501', null, 'the buyer cannot set its own credits'
 );
 select throws_ok(
@@ -112,17 +105,17 @@ select throws_ok(
   $$select public.start_checkout(gen_random_uuid())$$,
   'PT404', 'package_not_found', 'an unknown package cannot be bought'
 );
-select tests.authenticate_as('31000000-0000-4000-8000-000000000003');
+select tests.authenticate_as('oto');
 select throws_ok(
   $$select public.start_checkout((select id from public.credit_packages where name = 'Starter'))$$,
   'PT403', 'not_real_user', 'an operator cannot buy credits'
 );
-select tests.authenticate_as('31000000-0000-4000-8000-000000000004');
+select tests.authenticate_as('ana');
 select throws_ok(
   $$select public.start_checkout((select id from public.credit_packages where name = 'Starter'))$$,
   'PT403', 'not_real_user', 'an admin cannot buy credits'
 );
-select tests.authenticate_as('31000000-0000-4000-8000-000000000005');
+select tests.authenticate_as('gus');
 select throws_ok(
   $$select public.start_checkout((select id from public.credit_packages where name = 'Starter'))$$,
   'PT403', 'account_inactive', 'a deactivated real user cannot buy credits'

@@ -3,18 +3,13 @@
 begin;
 set local search_path = extensions, public;
 select plan(40);
-\ir fixtures/authenticate.psql
+\ir fixtures/helpers.psql
 
-insert into auth.users (id, email) values
-  ('32000000-0000-4000-8000-000000000001', 'payer@example.com'),
-  ('32000000-0000-4000-8000-000000000002', 'charge-operator@fantooo.local'),
-  ('32000000-0000-4000-8000-000000000003', 'charge-admin@fantooo.local');
-insert into public.real_users (id, display_name, age, gender, looking_for, credits)
-values ('32000000-0000-4000-8000-000000000001', 'Paz', 31, 'female', 'male', 3);
-insert into public.operators (id, name) values ('32000000-0000-4000-8000-000000000002', 'Oli');
-insert into public.admins (id, name) values ('32000000-0000-4000-8000-000000000003', 'Abe');
+select tests.create_real_user('paz', credits => 3, email => 'payer@example.com');
+select tests.create_operator('oli');
+select tests.create_admin('abe');
 insert into public.transactions (real_user_id, reference, package_id, amount, currency, credits, status)
-select '32000000-0000-4000-8000-000000000001', ref, (select id from public.credit_packages where name = 'Popular'),
+select tests.get_user_id('paz'), ref, (select id from public.credit_packages where name = 'Popular'),
        45000, 'KES', 55, status
 from (values ('ref-32-ok', 'pending'), ('ref-32-amount', 'pending'), ('ref-32-currency', 'pending'),
              ('ref-32-case', 'pending'), ('ref-32-failed', 'failed')) as v (ref, status);
@@ -55,13 +50,13 @@ select results_eq(
 );
 select tests.clear_authentication();
 select results_eq(
-  $$select credits from public.real_users where id = '32000000-0000-4000-8000-000000000001'$$,
+  $$select credits from public.real_users where id = tests.get_user_id('paz')$$,
   array[58], 'the buyer''s balance grew by the credits bought, bonus included'
 );
 select results_eq(
   $$select status, paystack_transaction_id, paid_at, raw_event is null from public.transactions where reference = 'ref-32-ok'$$,
   $$values ('success'::text, 9000001::bigint, '2025-03-01T10:15:00Z'::timestamptz, true)$$,
-  'the transaction is marked success with Paystack''s id and paid_at (the event stays in paystack_events, 015)'
+  'the transaction is marked success with Paystack''s id and paid_at (the event stays in paystack_events)'
 );
 select results_eq(
   $$select event, reference, source, outcome, deliveries, transaction_id = (select id from public.transactions where reference = 'ref-32-ok')
@@ -84,7 +79,7 @@ select results_eq(
 );
 select tests.clear_authentication();
 select results_eq(
-  $$select credits from public.real_users where id = '32000000-0000-4000-8000-000000000001'$$,
+  $$select credits from public.real_users where id = tests.get_user_id('paz')$$,
   array[58], 'replays credit nothing'
 );
 select results_eq(
@@ -121,7 +116,7 @@ select results_eq(
 );
 select tests.clear_authentication();
 select results_eq(
-  $$select credits from public.real_users where id = '32000000-0000-4000-8000-000000000001'$$,
+  $$select credits from public.real_users where id = tests.get_user_id('paz')$$,
   array[58], 'mismatched charges credit nothing'
 );
 select results_eq(
@@ -140,7 +135,7 @@ select tests.authenticate_as_service_role();
 select results_eq(
   $$select public.apply_paystack_event('charge.success',
       pg_temp.charge('ref-32-amount', '45000', 'KES', 9000003), 'ref-32-amount', 'webhook') ->> 'outcome'$$,
-  array['credited'], 'a matching delivery after a mismatch still credits the reference (015)'
+  array['credited'], 'a matching delivery after a mismatch still credits the reference'
 );
 
 -- Normalisation and failed checkouts --------------------------------------------------------------
@@ -156,7 +151,7 @@ select results_eq(
 );
 select tests.clear_authentication();
 select results_eq(
-  $$select credits from public.real_users where id = '32000000-0000-4000-8000-000000000001'$$,
+  $$select credits from public.real_users where id = tests.get_user_id('paz')$$,
   array[223], 'the late matching delivery and those two purchases added 55 credits each'
 );
 select results_eq(
@@ -198,16 +193,16 @@ select results_eq(
 );
 
 -- Who reads events and who may apply them ----------------------------------------------------------
-select tests.authenticate_as('32000000-0000-4000-8000-000000000001');
+select tests.authenticate_as('paz');
 select is_empty($$select 1 from public.paystack_events$$, 'the buyer cannot read Paystack events');
 select throws_ok(
   $$select public.apply_paystack_event('charge.success',
       pg_temp.charge('ref-32-amount', '45000', 'KES', 1), 'ref-32-amount', 'webhook')$$,
   '42501', null, 'the buyer cannot credit itself through apply_paystack_event'
 );
-select tests.authenticate_as('32000000-0000-4000-8000-000000000002');
+select tests.authenticate_as('oli');
 select is_empty($$select 1 from public.paystack_events$$, 'an operator cannot read Paystack events');
-select tests.authenticate_as('32000000-0000-4000-8000-000000000003');
+select tests.authenticate_as('abe');
 select results_eq(
   $$select count(*)::int from public.paystack_events$$, array[9],
   'an admin reads every recorded event'

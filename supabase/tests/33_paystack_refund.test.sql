@@ -3,19 +3,15 @@
 begin;
 set local search_path = extensions, public;
 select plan(19);
-\ir fixtures/authenticate.psql
+\ir fixtures/helpers.psql
 
-insert into auth.users (id, email) values
-  ('33000000-0000-4000-8000-000000000001', 'refund-spender@example.com'),
-  ('33000000-0000-4000-8000-000000000002', 'refund-saver@example.com');
-insert into public.real_users (id, display_name, age, gender, looking_for) values
-  ('33000000-0000-4000-8000-000000000001', 'Sam', 26, 'male', 'female'),
-  ('33000000-0000-4000-8000-000000000002', 'Sia', 29, 'female', 'male');
+select tests.create_real_user('sam', gender => 'male', looking_for => 'female');
+select tests.create_real_user('sia');
 insert into public.transactions (real_user_id, reference, amount, currency, credits) values
-  ('33000000-0000-4000-8000-000000000001', 'ref-33-spent', 45000, 'KES', 55),
-  ('33000000-0000-4000-8000-000000000002', 'ref-33-kept', 85000, 'KES', 115),
-  ('33000000-0000-4000-8000-000000000002', 'ref-33-unpaid', 10000, 'KES', 10),
-  ('33000000-0000-4000-8000-000000000002', 'ref-33-currency', 10000, 'KES', 10);
+  (tests.get_user_id('sam'), 'ref-33-spent', 45000, 'KES', 55),
+  (tests.get_user_id('sia'), 'ref-33-kept', 85000, 'KES', 115),
+  (tests.get_user_id('sia'), 'ref-33-unpaid', 10000, 'KES', 10),
+  (tests.get_user_id('sia'), 'ref-33-currency', 10000, 'KES', 10);
 
 create function pg_temp.charge(p_reference text, p_amount int, p_id bigint)
 returns jsonb language sql as $$
@@ -44,8 +40,8 @@ begin
 end
 $$;
 select tests.clear_authentication();
-update public.real_users set credits = 5 where id = '33000000-0000-4000-8000-000000000001';
-update public.real_users set credits = credits + 20 where id = '33000000-0000-4000-8000-000000000002';
+update public.real_users set credits = 5 where id = tests.get_user_id('sam');
+update public.real_users set credits = credits + 20 where id = tests.get_user_id('sia');
 
 -- Refund of a purchase whose credits are still there -----------------------------------------------
 select tests.authenticate_as_service_role();
@@ -58,7 +54,7 @@ select results_eq(
 );
 select tests.clear_authentication();
 select results_eq(
-  $$select credits from public.real_users where id = '33000000-0000-4000-8000-000000000002'$$,
+  $$select credits from public.real_users where id = tests.get_user_id('sia')$$,
   array[30], 'the buyer keeps only the credits that did not come from the refunded purchase'
 );
 select results_eq(
@@ -77,7 +73,7 @@ select results_eq(
 );
 select tests.clear_authentication();
 select results_eq(
-  $$select credits from public.real_users where id = '33000000-0000-4000-8000-000000000001'$$,
+  $$select credits from public.real_users where id = tests.get_user_id('sam')$$,
   array[0], 'the balance goes to zero, never below'
 );
 select results_eq(
@@ -106,7 +102,7 @@ select results_eq(
 );
 select tests.clear_authentication();
 select results_eq(
-  $$select credits from public.real_users where id = '33000000-0000-4000-8000-000000000002'$$,
+  $$select credits from public.real_users where id = tests.get_user_id('sia')$$,
   array[30], 'replays do not change the balance'
 );
 
@@ -129,7 +125,7 @@ select results_eq(
   'nothing is taken back for a purchase that was never credited'
 );
 select results_eq(
-  $$select credits from public.real_users where id = '33000000-0000-4000-8000-000000000002'$$,
+  $$select credits from public.real_users where id = tests.get_user_id('sia')$$,
   array[30], 'the balance is untouched by the uncredited refund'
 );
 
@@ -152,11 +148,11 @@ select results_eq(
   'the mismatched refund leaves the purchase as it was'
 );
 select results_eq(
-  $$select credits from public.real_users where id = '33000000-0000-4000-8000-000000000002'$$,
+  $$select credits from public.real_users where id = tests.get_user_id('sia')$$,
   array[30], 'and takes back nothing'
 );
 
-select tests.authenticate_as('33000000-0000-4000-8000-000000000002');
+select tests.authenticate_as('sia');
 select throws_ok(
   $$select public.apply_paystack_event('refund.processed',
       pg_temp.refund('ref-33-currency', 10000), 'ref-33-currency')$$,

@@ -6,24 +6,20 @@
 begin;
 set local search_path = extensions, public;
 select plan(42);
-\ir fixtures/authenticate.psql
+\ir fixtures/helpers.psql
 
-insert into auth.users (id, email) values
-  ('37000000-0000-4000-8000-000000000001', 'conflicted-buyer@example.com'),
-  ('37000000-0000-4000-8000-000000000002', 'conflicted-other@example.com');
-insert into public.real_users (id, display_name, age, gender, looking_for, credits) values
-  ('37000000-0000-4000-8000-000000000001', 'Cora', 31, 'female', 'male', 0),
-  ('37000000-0000-4000-8000-000000000002', 'Cato', 33, 'male', 'female', 0);
+select tests.create_real_user('cora');
+select tests.create_real_user('cato', gender => 'male', looking_for => 'female');
 insert into public.transactions (real_user_id, reference, amount, currency, credits) values
-  ('37000000-0000-4000-8000-000000000001', 'ref-37-first', 45000, 'KES', 55),
-  ('37000000-0000-4000-8000-000000000002', 'ref-37-second', 45000, 'KES', 55),
-  ('37000000-0000-4000-8000-000000000001', 'ref-37-short', 45000, 'KES', 55),
-  ('37000000-0000-4000-8000-000000000001', 'ref-37-unpaid', 45000, 'KES', 55),
-  ('37000000-0000-4000-8000-000000000001', 'ref-37-fees', 45000, 'KES', 55),
-  ('37000000-0000-4000-8000-000000000002', 'ref-37-offset', 45000, 'KES', 55),
-  ('37000000-0000-4000-8000-000000000002', 'ref-37-year', 45000, 'KES', 55),
-  ('37000000-0000-4000-8000-000000000002', 'ref-37-disputed', 45000, 'KES', 55),
-  ('37000000-0000-4000-8000-000000000002', 'ref-37-reconciled', 45000, 'KES', 55);
+  (tests.get_user_id('cora'), 'ref-37-first', 45000, 'KES', 55),
+  (tests.get_user_id('cato'), 'ref-37-second', 45000, 'KES', 55),
+  (tests.get_user_id('cora'), 'ref-37-short', 45000, 'KES', 55),
+  (tests.get_user_id('cora'), 'ref-37-unpaid', 45000, 'KES', 55),
+  (tests.get_user_id('cora'), 'ref-37-fees', 45000, 'KES', 55),
+  (tests.get_user_id('cato'), 'ref-37-offset', 45000, 'KES', 55),
+  (tests.get_user_id('cato'), 'ref-37-year', 45000, 'KES', 55),
+  (tests.get_user_id('cato'), 'ref-37-disputed', 45000, 'KES', 55),
+  (tests.get_user_id('cato'), 'ref-37-reconciled', 45000, 'KES', 55);
 
 -- A charge.success body as Paystack sends it, with Paystack's transaction id p_id; p_extra is
 -- merged into data.
@@ -73,7 +69,7 @@ select is((select detail from public.paystack_events where reference = 'ref-37-s
 select is((pg_temp.tx('ref-37-second')).status, 'pending', 'the conflicting purchase stays pending');
 select is((pg_temp.tx('ref-37-first')).paystack_transaction_id, 3700001::bigint,
   'the first purchase keeps its Paystack id');
-select is(pg_temp.credits('37000000-0000-4000-8000-000000000002'), 0, 'nothing is credited');
+select is(pg_temp.credits(tests.get_user_id('cato')), 0, 'nothing is credited');
 
 select tests.authenticate_as_service_role();
 select is(pg_temp.apply(pg_temp.charge('ref-37-second', 3700001)) ->> 'outcome', 'duplicate',
@@ -83,7 +79,7 @@ select is(pg_temp.apply(pg_temp.charge('ref-37-second', 3700002)) ->> 'outcome',
 select is(pg_temp.apply(pg_temp.charge('ref-37-second', 3700002), 'verify') ->> 'outcome', 'duplicate',
   'and a verify call after it credits nothing more');
 select tests.clear_authentication();
-select is(pg_temp.credits('37000000-0000-4000-8000-000000000002'), 55, 'the purchase is credited once');
+select is(pg_temp.credits(tests.get_user_id('cato')), 55, 'the purchase is credited once');
 select results_eq(
   $$select outcome, deliveries from public.paystack_events where reference = 'ref-37-second' order by outcome$$,
   $$values ('credited'::text, 2), ('paystack_id_conflict', 2)$$,
@@ -97,7 +93,7 @@ select tests.clear_authentication();
 select is((select detail from public.paystack_events where reference = 'ref-37-short'),
   '{"expected_amount": 45000, "received_amount": 40000, "received_requested_amount": 45000}'::jsonb,
   'the mismatch records the price, what was charged and what was requested');
-select is(pg_temp.credits('37000000-0000-4000-8000-000000000001'), 55, 'nothing more is credited');
+select is(pg_temp.credits(tests.get_user_id('cora')), 55, 'nothing more is credited');
 select is((pg_temp.tx('ref-37-short')).status, 'pending', 'the short purchase stays pending');
 select tests.authenticate_as_service_role();
 select is(pg_temp.apply(pg_temp.charge('ref-37-short', 3700003, 45000, '{"requested_amount": 45000}'), 'verify') ->> 'outcome',
@@ -109,7 +105,7 @@ select is(pg_temp.apply(pg_temp.charge('ref-37-fees', 3700005, 45001, '{"request
 select is(pg_temp.apply(pg_temp.charge('ref-37-unpaid', 3700004, 45001)) ->> 'outcome', 'amount_mismatch',
   'an amount above the price without requested_amount is still an amount_mismatch');
 select tests.clear_authentication();
-select is(pg_temp.credits('37000000-0000-4000-8000-000000000001'), 165, 'the short and the fee-paying purchases are credited once each');
+select is(pg_temp.credits(tests.get_user_id('cora')), 165, 'the short and the fee-paying purchases are credited once each');
 
 -- Values the database cannot hold ------------------------------------------------------------------
 select tests.authenticate_as_service_role();
@@ -127,7 +123,7 @@ select results_eq(
   'each is recorded as unprocessable with the database''s error, under a key of its own');
 select matches((select detail ->> 'error' from public.paystack_events where reference = 'ref-37-offset'),
   'time zone displacement out of range', 'the detail says what the database could not hold');
-select is(pg_temp.credits('37000000-0000-4000-8000-000000000002'), 55, 'nothing is credited for them');
+select is(pg_temp.credits(tests.get_user_id('cato')), 55, 'nothing is credited for them');
 select results_eq(
   $$select status, paid_at, paystack_transaction_id from public.transactions where reference = 'ref-37-offset'$$,
   $$values ('pending'::text, null::timestamptz, null::bigint)$$,
@@ -140,7 +136,7 @@ select is(pg_temp.apply(pg_temp.charge('ref-37-offset', 3700006), 'verify') ->> 
 select is(pg_temp.apply(pg_temp.charge('ref-37-offset', 3700006)) ->> 'outcome', 'duplicate',
   'and the correct webhook after it is a duplicate');
 select tests.clear_authentication();
-select is(pg_temp.credits('37000000-0000-4000-8000-000000000002'), 110, 'credited once');
+select is(pg_temp.credits(tests.get_user_id('cato')), 110, 'credited once');
 select results_eq(
   $$select outcome, deliveries from public.paystack_events where reference = 'ref-37-offset' order by outcome$$,
   $$values ('credited'::text, 2), ('unprocessable', 2)$$,

@@ -1,30 +1,27 @@
--- 022_payment_reconciliation: which transactions a run takes, how each Paystack state settles them
--- (credited exactly once through the webhook's SQL, failed, or left pending until 24 hours), the
--- record of each run and who reads it, the failing-streak alert on the admin topic, the cron job
--- and who may call what: the service role only, anon and signed-in users nothing.
+-- Payment reconciliation (payments_to_reconcile and settle_payment): which transactions a run
+-- takes, how each Paystack state settles them (credited exactly once through the webhook's SQL,
+-- failed, or left pending until 24 hours), the record of each run and who reads it, the
+-- failing-streak alert on the admin topic, the cron job and who may call what: the service role
+-- only, anon and signed-in users nothing.
 begin;
 set local search_path = extensions, public;
 select plan(36);
-\ir fixtures/authenticate.psql
+\ir fixtures/helpers.psql
 
-insert into auth.users (id, email) values
-  ('38000000-0000-4000-8000-000000000001', 'reconciled-buyer@example.com'),
-  ('38000000-0000-4000-8000-000000000002', 'reconciled-admin@fantooo.local');
-insert into public.real_users (id, display_name, age, gender, looking_for, credits) values
-  ('38000000-0000-4000-8000-000000000001', 'Rita', 31, 'female', 'male', 0);
-insert into public.admins (id, name) values ('38000000-0000-4000-8000-000000000002', 'Rex');
+select tests.create_real_user('rita', age => 31);
+select tests.create_admin('rex');
 
 -- Only this file's transactions are pending in this transaction.
 update public.transactions set status = 'failed' where status = 'pending';
 insert into public.transactions (real_user_id, reference, amount, currency, credits, created_at) values
-  ('38000000-0000-4000-8000-000000000001', 'ref-38-paid', 45000, 'KES', 55, now() - interval '50 minutes'),
-  ('38000000-0000-4000-8000-000000000001', 'ref-38-declined', 45000, 'KES', 55, now() - interval '40 minutes'),
-  ('38000000-0000-4000-8000-000000000001', 'ref-38-abandoned', 45000, 'KES', 55, now() - interval '30 minutes'),
-  ('38000000-0000-4000-8000-000000000001', 'ref-38-reversed', 45000, 'KES', 55, now() - interval '20 minutes'),
-  ('38000000-0000-4000-8000-000000000001', 'ref-38-ongoing', 45000, 'KES', 55, now() - interval '15 minutes'),
-  ('38000000-0000-4000-8000-000000000001', 'ref-38-stale', 45000, 'KES', 55, now() - interval '25 hours'),
-  ('38000000-0000-4000-8000-000000000001', 'ref-38-unknown', 45000, 'KES', 55, now() - interval '12 minutes'),
-  ('38000000-0000-4000-8000-000000000001', 'ref-38-recent', 45000, 'KES', 55, now() - interval '5 minutes');
+  (tests.get_user_id('rita'), 'ref-38-paid', 45000, 'KES', 55, now() - interval '50 minutes'),
+  (tests.get_user_id('rita'), 'ref-38-declined', 45000, 'KES', 55, now() - interval '40 minutes'),
+  (tests.get_user_id('rita'), 'ref-38-abandoned', 45000, 'KES', 55, now() - interval '30 minutes'),
+  (tests.get_user_id('rita'), 'ref-38-reversed', 45000, 'KES', 55, now() - interval '20 minutes'),
+  (tests.get_user_id('rita'), 'ref-38-ongoing', 45000, 'KES', 55, now() - interval '15 minutes'),
+  (tests.get_user_id('rita'), 'ref-38-stale', 45000, 'KES', 55, now() - interval '25 hours'),
+  (tests.get_user_id('rita'), 'ref-38-unknown', 45000, 'KES', 55, now() - interval '12 minutes'),
+  (tests.get_user_id('rita'), 'ref-38-recent', 45000, 'KES', 55, now() - interval '5 minutes');
 
 -- Paystack's transaction/verify data for a reference in a state.
 create function pg_temp.paystack(p_reference text, p_status text, p_amount int default 45000)
@@ -45,7 +42,7 @@ select is(jsonb_array_length(public.payments_to_reconcile(1000)), 7, 'and never 
 select is(public.settle_payment('ref-38-paid', pg_temp.paystack('ref-38-paid', 'success')),
   '{"reference": "ref-38-paid", "outcome": "credited", "status": "success", "credits_granted": 55}'::jsonb,
   'success: credited through apply_paystack_event');
-select is((select credits from public.real_users where id = '38000000-0000-4000-8000-000000000001'), 55,
+select is((select credits from public.real_users where id = tests.get_user_id('rita')), 55,
   'the buyer has the credits');
 select results_eq(
   $$select event, outcome, source, deliveries from public.paystack_events where reference = 'ref-38-paid'$$,
@@ -56,7 +53,7 @@ select is(public.apply_paystack_event('charge.success',
   'duplicate', 'a webhook arriving later is a duplicate');
 select is(public.settle_payment('ref-38-paid', pg_temp.paystack('ref-38-paid', 'success')) ->> 'outcome', 'duplicate',
   'and so is another run');
-select is((select credits from public.real_users where id = '38000000-0000-4000-8000-000000000001'), 55,
+select is((select credits from public.real_users where id = tests.get_user_id('rita')), 55,
   'credited exactly once');
 
 select is(public.settle_payment('ref-38-declined', pg_temp.paystack('ref-38-declined', 'failed')) ->> 'outcome', 'failed',
@@ -113,10 +110,10 @@ select is(public.record_reconciliation_run(now(), 0, 0, 0, '[{"code": "paystack_
   'false', 'once per failing streak');
 select is(public.record_reconciliation_run(now(), 1, 0, 0, '[]') ->> 'alerted', 'false', 'a clean run ends the streak');
 
-select tests.authenticate_as('38000000-0000-4000-8000-000000000002');
+select tests.authenticate_as('rex');
 select results_eq($$select count(*)::integer, sum(errors)::integer from public.payment_reconciliation_runs$$,
   $$values (6, 4)$$, 'an admin reads every run');
-select tests.authenticate_as('38000000-0000-4000-8000-000000000001');
+select tests.authenticate_as('rita');
 select is_empty($$select * from public.payment_reconciliation_runs$$, 'a real user reads none');
 select throws_ok($$select public.settle_payment('ref-38-ongoing', null)$$, '42501', null,
   'and may not settle a payment');

@@ -1,11 +1,11 @@
-// The functions' direct way to SQL (supabase/functions/_shared/postgres.ts), on the stack's
+// The functions' direct way to SQL (supabase/functions/_shared/db/postgres.ts), on the stack's
 // database: each call runs as the caller it is given (role and verified claims, transaction-local,
 // as PostgREST sets them), answers what the Data API answers for the same call, refuses with the
 // fields db-errors.ts maps, and leaves nothing of one caller on a pooled connection for the next.
 import { type AddressInfo, createServer } from "node:net";
 import { afterAll, describe, expect, it, onTestFinished } from "vitest";
 import { ApiError } from "../../supabase/functions/_shared/errors.ts";
-import { createDirectDb } from "../../supabase/functions/_shared/postgres.ts";
+import { createDirectDb } from "../../supabase/functions/_shared/db/postgres.ts";
 import { closeDb, db, stack, userClient } from "../support/stack.ts";
 
 const ALICE = "11111111-1111-4111-8111-111111111111"; // real user, seeded chat c..01

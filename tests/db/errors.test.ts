@@ -1,4 +1,4 @@
-// One error catalogue: errors.catalogue (005_error_catalogue.sql) is the list of every refusal the
+// One error catalogue: errors.catalogue (001_platform.sql) is the list of every refusal the
 // SQL raises on purpose, docs/errors.md documents the same list, and every raise in the migrations
 // goes through errors.raise_error with a code of that list. Then, through the Data API, a catalogued
 // refusal arrives with the catalogue's HTTP status, SQLSTATE and code.
@@ -57,7 +57,7 @@ describe("the error catalogue", () => {
       sql.split("\n").flatMap((line, i) => (/\braise\s+exception\b/i.test(line) ? [`${name}:${i + 1}`] : []))
     );
     // The two raises of errors.raise_error itself: the catalogued error, and an unknown code.
-    expect(raises.every((where) => where.startsWith("005_error_catalogue.sql:"))).toBe(true);
+    expect(raises.every((where) => where.startsWith("001_platform.sql:"))).toBe(true);
     expect(raises).toHaveLength(2);
   });
 

@@ -1,4 +1,4 @@
-// Hardening (016_hardening.sql) under real concurrency and over the Data API: two sessions straight
+// Hardening (docs/rules.md "Hardening") under real concurrency and over the Data API: two sessions straight
 // against Postgres, each transaction switching role and JWT claims as PostgREST does.
 //
 //   * a message racing a close waits for the chat lock and is then refused with chat_closed, never

@@ -1,4 +1,4 @@
-// Lock order (016's header): every writer of a chat locks the person's row (the operator's or the
+// Lock order (005_chats.sql's header): every writer of a chat locks the person's row (the operator's or the
 // real user's) before the chat's, so two of them never wait for each other in a circle. Checked
 // here the deterministic way, straight against Postgres: hold the operator's row in one
 // transaction, start the admin's reassignment of a chat to that operator in another, and while it

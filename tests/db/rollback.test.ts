@@ -3,100 +3,30 @@
 // `npm run db:down` (rollbackNewest) rolls back the newest migration keeping the rows of the tables
 // that stay, so that `supabase migration up` applies it again.
 //
-// All of it runs on a scratch PostgreSQL cluster of its own (created in a temporary folder, under a
-// second), never on the stack's database that the other files share. A scratch database on the
-// stack's cluster would not do: pg_cron lives only in the database cron.database_name names, so
-// 011_cron_schedules could not be applied there.
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+// All of it runs on a scratch PostgreSQL cluster of its own (tests/db/scratch-database.ts), never on
+// the stack's database that the other files share.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: plain ESM modules of the local stack
-import { bootstrap, migrate } from "../../local/stack/database.mjs";
-// @ts-expect-error: plain ESM modules of the local stack
-import { Cluster, SUPERUSER_PASSWORD } from "../../local/stack/postgres.mjs";
+import { migrate } from "../../local/stack/database.mjs";
 // @ts-expect-error: plain ESM modules of the local stack
 import { downScriptFor, downStatements, RollbackRefused, rollbackNewest } from "../../local/commands/db-down.mjs";
+import {
+  firstDifferences,
+  migrations,
+  psqlFile,
+  root,
+  type ScratchCluster,
+  snapshot,
+  startScratchCluster,
+} from "./scratch-database.ts";
 
-const root = resolve(import.meta.dirname, "..", "..");
-const migrations: string[] = readdirSync(join(root, "supabase", "migrations")).filter((f) => f.endsWith(".sql")).sort();
 const versionOf = (migration: string) => migration.split("_")[0];
 
+let cluster: ScratchCluster;
 let dir: string;
-let cluster: { url(): string; init(): boolean; start(): boolean; stop(): void };
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    }).on("error", fail);
-  });
-}
-
-function run(command: string, args: string[]): string {
-  const result = spawnSync(command, args, {
-    encoding: "utf8",
-    env: { ...process.env, PGPASSWORD: SUPERUSER_PASSWORD, PGSSLMODE: "disable" },
-  });
-  if (result.status !== 0) throw new Error(`${command} ${args.at(-1)}: ${result.stderr || result.stdout}`);
-  return result.stdout;
-}
-
-/** Runs a SQL file as psql does for a developer; `single` wraps it in one transaction (psql -1). */
-function psqlFile(file: string, { single = false } = {}) {
-  run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...(single ? ["-1"] : []), "-d", cluster.url(), "-f", file]);
-}
-
-/**
- * What a migration may change, as text: `pg_dump --schema-only` (without the lines that differ from
- * one dump to the next), then the rows of every table, sorted (a schema dump leaves out rows a
- * migration inserts into or updates in an earlier migration's table), then the pg_cron jobs.
- */
-async function snapshot(): Promise<string> {
-  const dump = run("pg_dump", ["--schema-only", "-d", cluster.url()])
-    .split("\n")
-    .filter((line) => !/^\\(un)?restrict /.test(line) && !/^-- Dumped (from|by) /.test(line))
-    .join("\n");
-  const client = new pg.Client({ connectionString: cluster.url() });
-  await client.connect();
-  try {
-    const parts = [dump];
-    const { rows: tables } = await client.query<{ name: string }>(
-      `select format('%I.%I', n.nspname, c.relname) as name
-         from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-        where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema', 'cron', 'net')
-        order by 1`,
-    );
-    for (const { name } of tables) {
-      const { rows } = await client.query(`select string_agg(t::text, E'\\n' order by t::text) as rows from ${name} t`);
-      parts.push(`-- rows of ${name}:\n${rows[0].rows ?? ""}`);
-    }
-    // Jobs by name: their ids come from a sequence that a rollback does not rewind.
-    const { rows: jobs } = await client.query(
-      "select jobname, schedule, command, database, username, active from cron.job order by jobname",
-    );
-    parts.push(`-- pg_cron jobs:\n${jobs.map((job) => JSON.stringify(job)).join("\n")}`);
-    return parts.join("\n");
-  } finally {
-    await client.end();
-  }
-}
-
-/** The first differences between two dumps as a unified diff ("" when equal). */
-function firstDifferences(expected: string, actual: string): string {
-  const a = join(dir, "expected.sql");
-  const b = join(dir, "actual.sql");
-  writeFileSync(a, expected);
-  writeFileSync(b, actual);
-  const { stdout } = spawnSync("diff", ["-u", "--label", "before the migration", "--label", "after its rollback", a, b], {
-    encoding: "utf8",
-  });
-  return stdout.split("\n").slice(0, 80).join("\n");
-}
 
 async function query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString: cluster.url() });
@@ -109,17 +39,11 @@ async function query<T = Record<string, unknown>>(sql: string, params: unknown[]
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "fantooo-rollback-"));
-  cluster = new Cluster({ dir, port: await freePort() });
-  cluster.init();
-  cluster.start();
-  bootstrap(root, cluster);
+  cluster = await startScratchCluster("rollback");
+  dir = cluster.dir;
 });
 
-afterAll(() => {
-  cluster?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => cluster?.remove());
 
 describe("down scripts", () => {
   it("every migration has one, named after it and wrapped in begin; … commit;", () => {
@@ -135,8 +59,8 @@ describe("down scripts", () => {
 
     it("every migration applies in order (the database is dumped before each)", async () => {
       for (const migration of migrations) {
-        before.push(await snapshot());
-        psqlFile(join(root, "supabase", "migrations", migration), { single: true });
+        before.push(await snapshot(cluster.url()));
+        psqlFile(cluster.url(), join(root, "supabase", "migrations", migration), { single: true });
       }
       expect(before).toHaveLength(migrations.length);
     });
@@ -146,8 +70,11 @@ describe("down scripts", () => {
         expect(before, "the migrations were not all applied").toHaveLength(migrations.length);
         const script = downScriptFor(root, versionOf(migration));
         if (!script) throw new Error(`${migration} has no down script in supabase/rollback`);
-        psqlFile(join(root, script));
-        const differences = firstDifferences(before[index], await snapshot());
+        psqlFile(cluster.url(), join(root, script));
+        const differences = firstDifferences(dir, before[index], await snapshot(cluster.url()), [
+          "before the migration",
+          "after its rollback",
+        ]);
         expect(differences, `the schema after rolling back ${migration} differs from the one before it`).toBe("");
       });
     }
@@ -175,23 +102,26 @@ describe("rollbackNewest (npm run db:down)", () => {
         .map((r) => r.version);
     expect(await applied()).toEqual(migrations.map(versionOf));
 
-    // Newest first, down to 002: 001 would drop real_users itself.
-    for (const migration of [...migrations].reverse().slice(0, -1)) {
+    // Newest first, down to the one after 002_people: that one would drop real_users itself.
+    for (const migration of [...migrations].reverse().slice(0, -2)) {
       const result = await rollbackNewest({ root, dbUrl: cluster.url() });
       expect(result.version).toBe(versionOf(migration));
       expect(await applied()).not.toContain(versionOf(migration));
       const rows = await query("select display_name, credits from public.real_users where id = $1", [realUserId]);
       expect(rows, `after rolling back ${migration}`).toEqual([{ display_name: "Rolled Back", credits: 42 }]);
     }
-    expect(await applied()).toEqual(["001"]);
+    expect(await applied()).toEqual(["001", "002"]);
   });
 
   it("refuses a migration without a down script, changing nothing", async () => {
     const elsewhere = mkdtempSync(join(dir, "no-rollback-"));
     await expect(rollbackNewest({ root: elsewhere, dbUrl: cluster.url() })).rejects.toThrow(
-      /migration 001_initial_schema has no down script/,
+      /migration 002_people has no down script/,
     );
-    expect(await query("select version from supabase_migrations.schema_migrations")).toEqual([{ version: "001" }]);
+    expect(await query("select version from supabase_migrations.schema_migrations order by version")).toEqual([
+      { version: "001" },
+      { version: "002" },
+    ]);
   });
 
   it("`supabase migration up` applies the rolled-back migrations again, over the kept rows", async () => {

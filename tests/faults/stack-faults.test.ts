@@ -1,4 +1,4 @@
-// Faults the stack survives with nothing lost or doubled (README.md): Postgres killed while
+// Faults the stack survives with nothing lost or doubled (local/README.md, "Staying up"): Postgres killed while
 // signed webhooks are in flight, the functions process killed during a burst of assignments, and a
 // sweep whose database connection dies midway. The local stack's supervisor brings the killed
 // process back by itself; each test waits for that before it ends, so the files after it run on a

@@ -170,7 +170,7 @@ describe("assign-chat", () => {
     expect(status).toBe(200);
     expect(body).toEqual({ released: true, chat_id: queuedChat });
     expect(await assignments(queuedChat)).toEqual([{ operator_id: available, released: true, release_reason: "completed" }]);
-    // a completed release of a chat whose user is still unanswered counts (016, SPEC 12)
+    // a completed release of a chat whose user is still unanswered counts (private.release_chat, SPEC 12)
     expect(await chat(queuedChat)).toEqual({ status: "waiting", reassignment_count: 1 });
 
     const again = await invokeAs(available, "assign-chat/release", { chat_id: queuedChat, reason: "completed" });

@@ -9,8 +9,8 @@ import { createHmac, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { FunctionsHttpError } from "@supabase/supabase-js";
-import type { SupabaseClient } from "@supabase/supabase-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dbOf, type RpcTransport } from "../../supabase/functions/_shared/db/mod.ts";
 import { createApp as createCheckout } from "../../supabase/functions/credits-checkout/app.ts";
 import {
   callbackRedirectUrl,
@@ -348,7 +348,7 @@ describe("the fake's checkout page", () => {
         },
         error: null,
       });
-    const client = { rpc } as unknown as SupabaseClient;
+    const client = { rpc } as unknown as RpcTransport;
     const env = {
       SUPABASE_URL: "http://127.0.0.1:9",
       SUPABASE_ANON_KEY: "anon",
@@ -359,7 +359,7 @@ describe("the fake's checkout page", () => {
       PAYSTACK_TIMEOUT_MS: 2000,
       PAYSTACK_CALLBACK_URL: CALLBACK,
     } as unknown as Parameters<typeof createCheckout>[0];
-    const app = createCheckout(env, { clients: { service: client, forUser: () => client } });
+    const app = createCheckout(env, { db: dbOf({ service: client, forUser: () => client }) });
     const token = signToken(userClaims("u1"), { secret: jwtSecret });
     const response = await app.fetch(new Request("http://fn/credits-checkout", {
       method: "POST",

@@ -1,4 +1,4 @@
-// The payment findings of the security review (015_payments_hardening.sql), over HTTP through the
+// The payment findings of the security review (007_payments.sql), over HTTP through the
 // gateway the way Paystack (signed webhook calls) and the browser (supabase-js) reach them, against
 // the local fake Paystack; the database is checked afterwards. Helpers as in payments.test.ts.
 //

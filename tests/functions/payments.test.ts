@@ -196,7 +196,7 @@ describe("the verify path", () => {
     expect(other.status).toBe(404);
     expect(other.body.error.code).toBe("transaction_not_found");
 
-    // One verify per reference every 5 seconds (015): as if they had passed since the first.
+    // One verify per reference every 5 seconds (api_private.start_payment_verify): as if they had passed since the first.
     await db().query(
       `update private.payment_verify_calls set last_called_at = last_called_at - interval '5 seconds'
         where transaction_id = (select id from public.transactions where reference = $1)`,

@@ -1,5 +1,5 @@
 // How the functions reach SQL on this stack (FUNCTIONS_DB): with "direct", assign-chat calls SQL
-// over its own pooled connection on SUPABASE_DB_URL (supabase/functions/_shared/postgres.ts); with
+// over its own pooled connection on SUPABASE_DB_URL (supabase/functions/_shared/db/postgres.ts); with
 // "data-api" (the legacy-key run of `npm test`), through the Data API. Either way the operator's
 // refusal comes back from SQL the same.
 import { afterAll, describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-// The app's Realtime topics (docs/realtime.md, migration 020) end to end with the real client:
+// The app's Realtime topics (docs/realtime.md, 009_realtime.sql) end to end with the real client:
 // supabase-js channels through the gateway, `config: { private: true }`, on both protocol versions.
 // Each test asserts what arrived and what did not (a quiet window after a positive control has
 // arrived), and that every database broadcast it asserts was written to realtime.messages.

@@ -4,6 +4,7 @@
 // too, the orphan's id is logged).
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { dbOf } from "../../supabase/functions/_shared/db/mod.ts";
 import { loadEnv } from "../../supabase/functions/_shared/env.ts";
 import { createApp, envSchema } from "../../supabase/functions/admin-accounts/app.ts";
 import { generateSigningKey, signToken, userClaims } from "../support/tokens.ts";
@@ -63,7 +64,7 @@ function doubles(scenario: Scenario) {
       },
     }),
   } as unknown as SupabaseClient;
-  return { log, app: createApp(env, { clients: { service, forUser } }) };
+  return { log, app: createApp(env, { db: dbOf({ forUser, serviceClient: service }) }) };
 }
 
 const body = { email: "new.op@fantooo.local", password: "correct horse", role: "operator", name: "New Op" };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { directDbUrl } from "../../supabase/functions/_shared/db/mod.ts";
 import {
   allServiceKeys,
-  directDbUrl,
   loadEnv as loadWith,
   publishableKey,
   serviceKey,

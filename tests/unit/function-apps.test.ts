@@ -4,10 +4,10 @@
 import { createHmac } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { SupabaseClient } from "@supabase/supabase-js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadEnv } from "../../supabase/functions/_shared/env.ts";
-import { createUserClients } from "../../supabase/functions/_shared/supabase.ts";
+import { createUserClients } from "../../supabase/functions/_shared/db/data-api.ts";
+import { dbOf, type RpcTransport } from "../../supabase/functions/_shared/db/mod.ts";
 import { createApp as createWebhook, envSchema as webhookEnv } from "../../supabase/functions/paystack-webhook/app.ts";
 import { createApp as createCheckout, envSchema as checkoutEnv } from "../../supabase/functions/credits-checkout/app.ts";
 import { createApp as createAssign, envSchema as assignEnv } from "../../supabase/functions/assign-chat/app.ts";
@@ -45,8 +45,8 @@ function fakeDb(answer: (fn: string, args: Record<string, unknown>) => Answer) {
       calls.push({ fn, args });
       return Promise.resolve(answer(fn, args));
     },
-  } as unknown as SupabaseClient;
-  return { calls, client };
+  } as RpcTransport;
+  return { calls, client, db: dbOf({ service: client, forUser: () => client }) };
 }
 
 const sign = (body: string) => createHmac("sha512", SECRET).update(body).digest("hex");
@@ -88,7 +88,7 @@ describe("paystack-webhook", () => {
   ];
   it.each(refusals)("%s, the database untouched", async (_name, request, status, code) => {
     const db = fakeDb(() => credited);
-    const res = await createWebhook(env, { service: db.client }).fetch(request());
+    const res = await createWebhook(env, { db: db.db }).fetch(request());
     expect(res.status).toBe(status);
     expect(await res.json()).toEqual({ error: { code, message: expect.any(String) } });
     expect(db.calls).toHaveLength(0);
@@ -97,7 +97,7 @@ describe("paystack-webhook", () => {
 
   it("a signed charge.success is handed to apply_paystack_event as received", async () => {
     const db = fakeDb(() => credited);
-    const res = await createWebhook(env, { service: db.client })
+    const res = await createWebhook(env, { db: db.db })
       .fetch(post(charge, { "x-paystack-signature": sign(charge) }));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ received: true, outcome: "credited" });
@@ -110,7 +110,7 @@ describe("paystack-webhook", () => {
   it("an event naming no reference reaches SQL without one (the body is its dedupe key there)", async () => {
     const db = fakeDb(() => ({ ...credited, data: { ...credited.data, outcome: "ignored" } }));
     const body = JSON.stringify({ event: "subscription.create", data: { code: "SUB_1" } });
-    const res = await createWebhook(env, { service: db.client }).fetch(post(body, { "x-paystack-signature": sign(body) }));
+    const res = await createWebhook(env, { db: db.db }).fetch(post(body, { "x-paystack-signature": sign(body) }));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ received: true, outcome: "ignored" });
     expect(db.calls).toHaveLength(1);
@@ -124,7 +124,7 @@ describe("paystack-webhook", () => {
     const body = `{"event":"charge.success","data":{"id":1,"reference":"fantooo-1","amount":45000,"currency":"KES",` +
       `"customer":{"first_name":"Ann\\u0000e","last_name":"B\\ud800"},"metadata":{"deep":${"[".repeat(30_000)}${"]".repeat(30_000)}}}}`;
     expect(body.length).toBeLessThan(64 * 1024);
-    const res = await createWebhook(env, { service: db.client }).fetch(post(body, { "x-paystack-signature": sign(body) }));
+    const res = await createWebhook(env, { db: db.db }).fetch(post(body, { "x-paystack-signature": sign(body) }));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ received: true, outcome: "credited" });
     expect(db.calls).toHaveLength(1);
@@ -137,7 +137,7 @@ describe("paystack-webhook", () => {
 
   it("a database failure is a 500 without database details, so Paystack retries", async () => {
     const db = fakeDb(() => ({ data: null, error: { code: "XX000", message: "internal error in the server", details: "secret" } }));
-    const res = await createWebhook(env, { service: db.client })
+    const res = await createWebhook(env, { db: db.db })
       .fetch(post(charge, { "x-paystack-signature": sign(charge) }));
     expect(res.status).toBe(500);
     const text = await res.text();
@@ -147,7 +147,7 @@ describe("paystack-webhook", () => {
 
   it("a database that is down is 503 unavailable without database details, so Paystack retries", async () => {
     const db = fakeDb(() => ({ data: null, error: { code: "08006", message: "connection to server lost", details: "secret" } }));
-    const res = await createWebhook(env, { service: db.client })
+    const res = await createWebhook(env, { db: db.db })
       .fetch(post(charge, { "x-paystack-signature": sign(charge) }));
     expect(res.status).toBe(503);
     const text = await res.text();
@@ -200,7 +200,7 @@ describe("paystack-webhook source check (PAYSTACK_WEBHOOK_ALLOWED_IPS)", () => {
   it.each(refused)("a correctly signed call from %s is 403 forbidden_source; body unread, nothing recorded", async (_name, headers) => {
     const db = fakeDb(() => credited);
     const { request, read } = delivery(headers);
-    const res = await createWebhook(checked, { service: db.client }).fetch(request);
+    const res = await createWebhook(checked, { db: db.db }).fetch(request);
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ error: { code: "forbidden_source", message: expect.any(String) } });
     expect(read.pulled).toBe(false);
@@ -209,7 +209,7 @@ describe("paystack-webhook source check (PAYSTACK_WEBHOOK_ALLOWED_IPS)", () => {
   });
 
   it("a call from another source is 403 whatever its method", async () => {
-    const res = await createWebhook(checked, { service: fakeDb(() => credited).client })
+    const res = await createWebhook(checked, { db: fakeDb(() => credited).db })
       .fetch(new Request("http://fn/paystack-webhook", { headers: { "x-forwarded-for": "203.0.113.7" } }));
     expect(res.status).toBe(403);
     expect((await res.json()).error.code).toBe("forbidden_source");
@@ -222,7 +222,7 @@ describe("paystack-webhook source check (PAYSTACK_WEBHOOK_ALLOWED_IPS)", () => {
   it.each(passed)("a signed charge.success from %s is credited", async (_name, headers) => {
     const db = fakeDb(() => credited);
     const { request, read } = delivery(headers);
-    const res = await createWebhook(checked, { service: db.client }).fetch(request);
+    const res = await createWebhook(checked, { db: db.db }).fetch(request);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ received: true, outcome: "credited" });
     expect(read.pulled).toBe(true); // the sensor of the refusals above does notice a read
@@ -232,7 +232,7 @@ describe("paystack-webhook source check (PAYSTACK_WEBHOOK_ALLOWED_IPS)", () => {
   it.each(passed)("the signature stays mandatory for %s: a wrong one is 401", async (_name, headers) => {
     const db = fakeDb(() => credited);
     const { request } = delivery(headers, sign(charge + " "));
-    const res = await createWebhook(checked, { service: db.client }).fetch(request);
+    const res = await createWebhook(checked, { db: db.db }).fetch(request);
     expect(res.status).toBe(401);
     expect((await res.json()).error.code).toBe("invalid_signature");
     expect(db.calls).toHaveLength(0);
@@ -243,7 +243,7 @@ describe("paystack-webhook source check (PAYSTACK_WEBHOOK_ALLOWED_IPS)", () => {
     const statuses = [];
     for (const source of ["203.0.113.7", "2001:DB8:0::7", "52.31.139.75"]) {
       const { request } = delivery({ "x-forwarded-for": source });
-      statuses.push((await createWebhook(custom, { service: fakeDb(() => credited).client }).fetch(request)).status);
+      statuses.push((await createWebhook(custom, { db: fakeDb(() => credited).db }).fetch(request)).status);
     }
     expect(statuses).toEqual([200, 200, 403]);
   });
@@ -253,7 +253,7 @@ describe("paystack-webhook source check (PAYSTACK_WEBHOOK_ALLOWED_IPS)", () => {
     for (const headers of [{}, { "x-forwarded-for": "203.0.113.7" }]) {
       const db = fakeDb(() => credited);
       const { request } = delivery(headers);
-      const res = await createWebhook(env, { service: db.client }).fetch(request);
+      const res = await createWebhook(env, { db: db.db }).fetch(request);
       expect(res.status).toBe(200);
       expect(db.calls).toHaveLength(1);
     }
@@ -281,7 +281,7 @@ describe("credits-checkout", () => {
     fake = await startFakePaystack({ secretKey: SECRET });
     app = createCheckout(
       { ...env, PAYSTACK_API_URL: fake.url },
-      { clients: { service: db.client, forUser: () => db.client } },
+      { db: db.db },
     );
   });
   afterAll(() => fake.close());
@@ -332,7 +332,7 @@ describe("credits-checkout", () => {
       const limitedDb = fakeDb(answer);
       const limitedApp = createCheckout(
         { ...env, PAYSTACK_API_URL: fake.url },
-        { clients: { service: limitedDb.client, forUser: () => limitedDb.client } },
+        { db: limitedDb.db },
       );
       return { limitedDb, limitedApp };
     };
@@ -403,7 +403,7 @@ describe("assign-chat maps the SQL refusals", () => {
   ];
   it.each(cases)("%s", async (_name, answer, status, code) => {
     const db = fakeDb(() => answer);
-    const app = createAssign(env, { clients: { service: db.client, forUser: () => db.client } });
+    const app = createAssign(env, { db: db.db });
     const res = await app.fetch(new Request("http://fn/assign-chat", {
       method: "POST",
       headers: { authorization: `Bearer ${jwt("op-1")}` },
@@ -412,7 +412,7 @@ describe("assign-chat maps the SQL refusals", () => {
     const body = await res.json();
     if (code) expect(body.error.code).toBe(code);
     else expect(body).toEqual({ chat: null });
-    // one RPC: the assignment and its details in one transaction (017)
+    // one RPC: the assignment and its details in one transaction (api_private.assign_next_chat)
     expect(db.calls).toEqual([{ fn: "assign_next_chat", args: {} }]);
   });
 
@@ -424,7 +424,7 @@ describe("assign-chat maps the SQL refusals", () => {
       tokens.push(caller.token);
       return db.client;
     };
-    const app = createAssign(env, { clients: { service: db.client, forUser } });
+    const app = createAssign(env, { db: dbOf({ service: db.client, forUser }) });
     const token = await jwt("op-1");
     const res = await app.fetch(new Request("http://fn/assign-chat", {
       method: "POST",
@@ -439,7 +439,7 @@ describe("assign-chat maps the SQL refusals", () => {
 
   it("an answer that is not {chat} is a 500, not a made-up chat", async () => {
     const db = fakeDb(() => ({ data: "7a1c2b7e-1111-4111-8111-111111111111", error: null }));
-    const app = createAssign(env, { clients: { service: db.client, forUser: () => db.client } });
+    const app = createAssign(env, { db: db.db });
     const res = await app.fetch(new Request("http://fn/assign-chat", {
       method: "POST",
       headers: { authorization: `Bearer ${jwt("op-1")}` },
@@ -449,7 +449,7 @@ describe("assign-chat maps the SQL refusals", () => {
 
   it("a release with an unknown reason is 400 before reaching SQL", async () => {
     const db = fakeDb(() => ({ data: true, error: null }));
-    const app = createAssign(env, { clients: { service: db.client, forUser: () => db.client } });
+    const app = createAssign(env, { db: db.db });
     const res = await app.fetch(new Request("http://fn/assign-chat/release", {
       method: "POST",
       headers: { authorization: `Bearer ${jwt("op-1")}` },
@@ -498,7 +498,7 @@ describe("createUserClients: one client per instance, the caller's token per cal
 describe("idle-sweeper", () => {
   const sweep = (headers: Record<string, string>) => {
     const db = fakeDb(() => ({ data: { released: 2, flagged: 1 }, error: null }));
-    const app = createSweeper(env, { service: db.client });
+    const app = createSweeper(env, { db: db.db });
     return { db, res: app.fetch(new Request("http://fn/idle-sweeper", { method: "POST", headers })) };
   };
   const refused: Array<[string, Record<string, string>]> = [

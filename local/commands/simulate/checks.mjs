@@ -111,6 +111,19 @@ export const SUMMARY = [
     show: (r) => [["assignments", r.assignments], ["  released completed", r.completed]],
   },
   {
+    // SPEC 17: an assignment that follows a release by which the previous operator may have it back
+    // (completed, operator_offline, chat_closed) within settings.continuity_window.
+    sql: `select count(*)::int as returns, count(*) filter (where p.operator_id = a.operator_id)::int as same
+            from public.chat_assignments a
+            join (${scopedChats}) c on c.id = a.chat_id
+            join lateral (select p.operator_id, p.released_at, p.release_reason from public.chat_assignments p
+                           where p.chat_id = a.chat_id and p.assigned_at < a.assigned_at
+                           order by p.assigned_at desc limit 1) p on true
+           where p.release_reason in ('completed', 'operator_offline', 'chat_closed')
+             and a.assigned_at - p.released_at < (select s.continuity_window from public.settings s)`,
+    show: (r) => [["returns within the continuity window", r.returns], ["  back to the same operator", r.same]],
+  },
+  {
     // A chat is flagged on its third reassignment (SPEC 3); cleared = flagged once, not any more.
     sql: `select count(*) filter (where c.reassignment_count >= 3)::int as raised,
                  count(*) filter (where c.reassignment_count >= 3 and not c.flagged_for_review)::int as cleared
@@ -160,6 +173,17 @@ export const INVARIANTS = [
            where ${inOperators("o.id")}
            group by o.id, o.max_concurrent_chats
           having count(*) > o.max_concurrent_chats`,
+  },
+  {
+    // SPEC 17: an operator is handed only chats whose profile's language it writes.
+    name: "every chat held in a language its operator writes",
+    during: true,
+    sql: `select a.id, a.operator_id, f.language, o.languages
+            from public.chat_assignments a
+            join public.operators o on o.id = a.operator_id
+            join public.chats c on c.id = a.chat_id
+            join public.fictional_users f on f.id = c.fictional_user_id
+           where ${inOperators("o.id")} and f.language <> all (o.languages)`,
   },
   {
     // SPEC 3: a real message to an idle chat makes it waiting with queued_at; queued_at stays the
@@ -217,7 +241,7 @@ export const INVARIANTS = [
     sql: null, // built by ledgerSql once we know whether credit_adjustments exists
   },
   {
-    // Recomputed with the database's own pricing (006): the first free_messages real messages of a
+    // Recomputed with the database's own pricing (private.price_under): the first free_messages real messages of a
     // chat cost 0, later ones the price at their created_at; fictional messages cost 0.
     name: "messages.credits_charged matches pricing",
     ledger: true,

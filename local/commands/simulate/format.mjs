@@ -1,6 +1,6 @@
 // Pure helpers of `npm run simulate` (local/commands/simulate.mjs): the scales, the simulated
 // clock, a seeded random generator, percentiles and the aligned tables it prints. No I/O here, so
-// tests/unit/simulate.test.ts covers them table-driven.
+// tests/local/simulate.test.ts covers them table-driven.
 
 /**
  * How big a run is. A tick is one step of simulated time (`minutesPerTick` of the day) and lasts

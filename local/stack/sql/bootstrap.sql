@@ -211,7 +211,7 @@ end
 $$;
 
 -- pg_cron: hosted projects enable it from the dashboard, so it is the platform's, not a
--- migration's; 011_cron_schedules' `create extension if not exists` is then a no-op, and its down
+-- migration's; 010_schedules' `create extension if not exists` is then a no-op, and its down
 -- script leaves the extension alone. shared_preload_libraries and cron.database_name name it and
 -- this database (local/stack/postgres.mjs).
 create extension if not exists pg_cron with schema pg_catalog;

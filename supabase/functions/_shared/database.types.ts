@@ -163,6 +163,7 @@ export type Database = {
           "flag_reason": string | null;
           "flagged_for_review": boolean;
           "id": string;
+          "language": string;
           "last_message_at": string | null;
           "message_count": number;
           "queued_at": string | null;
@@ -181,6 +182,7 @@ export type Database = {
           "flag_reason"?: string | null;
           "flagged_for_review"?: boolean;
           "id"?: string;
+          "language"?: string;
           "last_message_at"?: string | null;
           "message_count"?: number;
           "queued_at"?: string | null;
@@ -198,6 +200,7 @@ export type Database = {
           "flag_reason"?: string | null;
           "flagged_for_review"?: boolean;
           "id"?: string;
+          "language"?: string;
           "last_message_at"?: string | null;
           "message_count"?: number;
           "queued_at"?: string | null;
@@ -407,6 +410,7 @@ export type Database = {
           "interests": (string)[];
           "is_active": boolean;
           "is_featured": boolean;
+          "language": string;
           "name": string;
           "updated_at": string;
         };
@@ -422,6 +426,7 @@ export type Database = {
           "interests"?: (string)[];
           "is_active"?: boolean;
           "is_featured"?: boolean;
+          "language"?: string;
           "name": string;
           "updated_at"?: string;
         };
@@ -436,6 +441,7 @@ export type Database = {
           "interests"?: (string)[];
           "is_active"?: boolean;
           "is_featured"?: boolean;
+          "language"?: string;
           "name"?: string;
           "updated_at"?: string;
         };
@@ -567,6 +573,7 @@ export type Database = {
           "avg_response_seconds": number | null;
           "chats_handled": number;
           "created_at": string;
+          "first_reply_seconds": number | null;
           "idle_incidents": number;
           "messages_sent": number;
           "operator_id": string;
@@ -578,6 +585,7 @@ export type Database = {
           "avg_response_seconds"?: number | null;
           "chats_handled"?: number;
           "created_at"?: string;
+          "first_reply_seconds"?: number | null;
           "idle_incidents"?: number;
           "messages_sent"?: number;
           "operator_id": string;
@@ -588,6 +596,7 @@ export type Database = {
           "avg_response_seconds"?: number | null;
           "chats_handled"?: number;
           "created_at"?: string;
+          "first_reply_seconds"?: number | null;
           "idle_incidents"?: number;
           "messages_sent"?: number;
           "operator_id"?: string;
@@ -610,6 +619,7 @@ export type Database = {
           "email": string | null;
           "id": string;
           "is_active": boolean;
+          "languages": (string)[];
           "last_activity_at": string | null;
           "max_concurrent_chats": number;
           "name": string;
@@ -623,6 +633,7 @@ export type Database = {
           "email"?: string | null;
           "id": string;
           "is_active"?: boolean;
+          "languages"?: (string)[];
           "last_activity_at"?: string | null;
           "max_concurrent_chats"?: number;
           "name": string;
@@ -635,6 +646,7 @@ export type Database = {
           "email"?: string | null;
           "id"?: string;
           "is_active"?: boolean;
+          "languages"?: (string)[];
           "last_activity_at"?: string | null;
           "max_concurrent_chats"?: number;
           "name"?: string;
@@ -862,6 +874,7 @@ export type Database = {
         Row: {
           "avatar_url_prefix": string | null;
           "base_price": number;
+          "continuity_window": string;
           "created_at": string;
           "early_ends": string;
           "early_factor": number;
@@ -871,6 +884,7 @@ export type Database = {
           "id": boolean;
           "idle_timeout": string;
           "inactivity_timeout": string;
+          "max_wait": string;
           "night_ends": string;
           "night_factor": number;
           "night_starts": string;
@@ -882,6 +896,7 @@ export type Database = {
         Insert: {
           "avatar_url_prefix"?: string | null;
           "base_price"?: number;
+          "continuity_window"?: string;
           "created_at"?: string;
           "early_ends"?: string;
           "early_factor"?: number;
@@ -891,6 +906,7 @@ export type Database = {
           "id"?: boolean;
           "idle_timeout"?: string;
           "inactivity_timeout"?: string;
+          "max_wait"?: string;
           "night_ends"?: string;
           "night_factor"?: number;
           "night_starts"?: string;
@@ -901,6 +917,7 @@ export type Database = {
         Update: {
           "avatar_url_prefix"?: string | null;
           "base_price"?: number;
+          "continuity_window"?: string;
           "created_at"?: string;
           "early_ends"?: string;
           "early_factor"?: number;
@@ -910,6 +927,7 @@ export type Database = {
           "id"?: boolean;
           "idle_timeout"?: string;
           "inactivity_timeout"?: string;
+          "max_wait"?: string;
           "night_ends"?: string;
           "night_factor"?: number;
           "night_starts"?: string;
@@ -1038,7 +1056,7 @@ export type Database = {
     };
     Functions: {
       "admin_adjust_credits": {
-        Args: { "p_delta": number; "p_reason": string; "p_user_id": string };
+        Args: { "p_delta": number; "p_reason"?: string; "p_user_id": string };
         Returns: Json;
       };
       "admin_clear_flag": { Args: { "p_chat_id": string }; Returns: boolean };
@@ -1048,7 +1066,7 @@ export type Database = {
       };
       "admin_reopen_chat": { Args: { "p_chat_id": string }; Returns: boolean };
       "admin_set_operator_active": {
-        Args: { "p_active": boolean; "p_operator_id": string };
+        Args: { "p_active"?: boolean; "p_operator_id": string };
         Returns: Json;
       };
       "apply_paystack_event": {
@@ -1154,6 +1172,7 @@ export type Database = {
           "avg_response_seconds": number | null;
           "chats_handled": number;
           "created_at": string;
+          "first_reply_seconds": number | null;
           "idle_incidents": number;
           "messages_sent": number;
           "operator_id": string;

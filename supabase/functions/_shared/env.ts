@@ -8,12 +8,12 @@
 // keys have SUPABASE_ANON_KEY and SUPABASE_SERVICE_ROLE_KEY, which are accepted in their place.
 // LEGACY_JWT_SECRET (set with `supabase secrets set`; the platform does not inject the JWT secret)
 // makes user routes accept HS256 tokens signed with it. PAYSTACK_* come from `supabase secrets set`
-// (or supabase/functions/.env locally).
+// (or supabase/functions/.env locally). The groups of one concern live beside it: how functions
+// reach SQL in db/mod.ts (databaseEnv), the webhook's source check in paystack-webhook/app.ts.
 import { z } from "zod";
-import { parseAllowedSources } from "../paystack-webhook/source-ip.ts";
 
-// An empty string in an env file means "not set", so that defaults apply and requireds complain.
-const blankAsUnset = (value: unknown) =>
+/** An empty string in an env file means "not set", so that defaults apply and requireds complain. */
+export const blankAsUnset = (value: unknown) =>
   typeof value === "string" && value.trim() === "" ? undefined : value;
 
 const message = (invalid: string) => (issue: { input?: unknown }) =>
@@ -93,56 +93,6 @@ const jwksJson = z.preprocess(
 /** Where the Supabase project is. */
 export const projectEnv = { SUPABASE_URL: httpUrl };
 
-const postgresUrl = z.preprocess(
-  blankAsUnset,
-  z.string({ error: "must be a string" })
-    .regex(/^postgres(ql)?:\/\//, {
-      error: "must be a postgresql:// connection string",
-    })
-    .optional(),
-);
-
-/**
- * How the hot paths (assign-chat, paystack-webhook) reach SQL: over a direct Postgres connection
- * (postgres.ts) when one is known, else through the Data API.
- */
-export const databaseEnv = {
-  // Injected by hosted Supabase: the database's own connection string.
-  SUPABASE_DB_URL: postgresUrl,
-  // Optional secret: another connection string to use instead, e.g. the Supavisor transaction
-  // pooler's (port 6543), so that many function instances share the database's connections.
-  FUNCTIONS_DB_URL: postgresUrl,
-  // Optional secret: `data-api` sends the hot paths through the Data API even with a connection
-  // string (the way back without a deploy); `direct` (default) uses the connection when there is one.
-  FUNCTIONS_DB: z.preprocess(
-    blankAsUnset,
-    z.enum(["direct", "data-api"], { error: "must be direct or data-api" })
-      .default("direct"),
-  ),
-  // Optional secret: connections per function instance (default 3, as Supabase's examples).
-  FUNCTIONS_DB_POOL_SIZE: z.preprocess(
-    blankAsUnset,
-    z.coerce.number<string | undefined>({ error: "must be a whole number" })
-      .int({ error: "must be a whole number" })
-      .min(1, { error: "must be at least 1" })
-      .max(20, { error: "must be at most 20" })
-      .default(3),
-  ),
-};
-
-export type DatabaseEnv = {
-  SUPABASE_DB_URL?: string;
-  FUNCTIONS_DB_URL?: string;
-  FUNCTIONS_DB: "direct" | "data-api";
-  FUNCTIONS_DB_POOL_SIZE: number;
-};
-
-/** The connection string the hot paths use, or null when they go through the Data API. */
-export function directDbUrl(env: DatabaseEnv): string | null {
-  if (env.FUNCTIONS_DB === "data-api") return null;
-  return env.FUNCTIONS_DB_URL ?? env.SUPABASE_DB_URL ?? null;
-}
-
 /** The key clients use to act as a caller (publishable, or the legacy anon key). */
 export const publishableKeyEnv = {
   SUPABASE_PUBLISHABLE_KEYS: namedKeys,
@@ -194,26 +144,8 @@ export const paystackApiEnv = {
   ),
 };
 
-export const webhookSourceEnv = {
-  // Optional: the source addresses the Paystack webhook accepts, checked before the signature
-  // (source-ip.ts). Unset or empty: no source check. `paystack`: Paystack's documented webhook
-  // addresses. Otherwise comma-separated IPv4/IPv6 addresses (`paystack` may be one entry).
-  // Canonical addresses, or null when the check is off.
-  PAYSTACK_WEBHOOK_ALLOWED_IPS: z.preprocess(
-    blankAsUnset,
-    z.string({ error: "must be a string" }).optional().transform(
-      (value, ctx): string[] | null => {
-        if (value === undefined) return null;
-        const parsed = parseAllowedSources(value);
-        if (parsed.ok) return parsed.addresses;
-        ctx.addIssue({ code: "custom", message: parsed.problem });
-        return z.NEVER;
-      },
-    ),
-  ),
-};
-
-type KeyEnv = {
+/** The keys a function holds (each optional: a function requires what it uses, requireKeys). */
+export type KeyEnv = {
   SUPABASE_PUBLISHABLE_KEYS?: Record<string, string>;
   SUPABASE_ANON_KEY?: string;
   SUPABASE_SECRET_KEYS?: Record<string, string>;

@@ -1,9 +1,10 @@
 // The functions' OpenAPI documents, built from the same zod schemas the handlers validate with
-// (@hono/zod-openapi). Routes are declared with createRoute and registered for the document only
-// (`documentRoute`): the handlers keep reading bodies through http.ts (size limit, malformed_json,
-// invalid_request), because `app.openapi()` would add its own validator and a 415 media-type gate
-// that the API does not have. Every error answer has one shape, listed per route with the codes it
-// can carry (the SQL codes are those of docs/errors.md that the route's SQL functions raise).
+// (@hono/zod-openapi). Each route is declared once (http.ts `postRoute`) and registered for the
+// document only (`documentPost`, called by http.ts `post`): bodies are read through http.ts (size
+// limit, malformed_json, invalid_request), because `app.openapi()` would add its own validator and
+// a 415 media-type gate that the API does not have. Every error answer has one shape, listed per
+// route with the codes it can carry (the SQL codes are those of docs/errors.md that the route's SQL
+// functions raise).
 import {
   createRoute,
   type OpenAPIHono,
@@ -33,7 +34,7 @@ export const commonErrors = {
   503: ["unavailable"],
 } as const satisfies ErrorCodes;
 
-/** The codes of a route that reads a JSON body with readJson. */
+/** The codes of a route that reads its JSON body (`body.json()` of http.ts `post`). */
 export const jsonBodyErrors = {
   400: ["malformed_json", "invalid_request"],
   413: ["payload_too_large"],
@@ -113,34 +114,37 @@ const securitySchemes = {
   },
 } as const;
 
-/**
- * Declares a POST route for the document: its JSON body (when it reads one), its 200 answer,
- * and every error code it can answer, by status.
- */
-export function postRoute(options: {
+/** What the document says of a POST route (http.ts `postRoute` declares the rest). */
+export type RouteDoc = {
   path: string;
   summary: string;
   description: string;
   security: Array<Record<string, string[]>>;
+  /** Its JSON body, when it reads one. */
   body?: z.ZodType;
+  /** False when an empty body is accepted (as `{}`). */
   bodyRequired?: boolean;
   headers?: z.ZodObject;
   response: z.ZodType;
+  /** Every error code it can answer, by status (405, 500 and 503 are added). */
   errors: ErrorCodes;
-}) {
-  return createRoute({
+};
+
+/** Registers a POST route in the app's document, without adding validation to the route itself. */
+export function documentPost(app: OpenAPIHono, route: RouteDoc) {
+  app.openAPIRegistry.registerPath(createRoute({
     method: "post",
-    path: options.path,
-    summary: options.summary,
-    description: options.description,
-    security: options.security,
+    path: route.path,
+    summary: route.summary,
+    description: route.description,
+    security: route.security,
     request: {
-      ...(options.headers ? { headers: options.headers } : {}),
-      ...(options.body
+      ...(route.headers ? { headers: route.headers } : {}),
+      ...(route.body
         ? {
           body: {
-            required: options.bodyRequired ?? true,
-            content: { "application/json": { schema: options.body } },
+            required: route.bodyRequired ?? true,
+            content: { "application/json": { schema: route.body } },
           },
         }
         : {}),
@@ -148,19 +152,11 @@ export function postRoute(options: {
     responses: {
       200: {
         description: "OK",
-        content: { "application/json": { schema: options.response } },
+        content: { "application/json": { schema: route.response } },
       },
-      ...errorResponses(errors(options.errors, commonErrors)),
+      ...errorResponses(errors(route.errors, commonErrors)),
     },
-  });
-}
-
-/** Registers a route in the app's document without adding validation to the route itself. */
-export function documentRoute(
-  app: OpenAPIHono,
-  route: ReturnType<typeof createRoute>,
-) {
-  app.openAPIRegistry.registerPath(route);
+  }));
 }
 
 /** The OpenAPI 3.1 document of one function's app. */

@@ -14,6 +14,7 @@
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { z } from "zod";
 import { createUserAuth } from "../_shared/auth.ts";
+import { createDb, type Db } from "../_shared/db/mod.ts";
 import {
   projectEnv,
   publishableKeyEnv,
@@ -21,27 +22,9 @@ import {
   secretKeyEnv,
   userTokenEnv,
 } from "../_shared/env.ts";
-import { ApiError, methodNotAllowed } from "../_shared/errors.ts";
-import {
-  createFunctionApp,
-  limitBody,
-  MAX_JSON_BYTES,
-  readJson,
-} from "../_shared/http.ts";
-import {
-  documentRoute,
-  errors,
-  jsonBodyErrors,
-  postRoute,
-  security,
-} from "../_shared/openapi.ts";
-import {
-  callRpc,
-  type Clients,
-  createServiceClient,
-  createUserClients,
-  type Db,
-} from "../_shared/supabase.ts";
+import { ApiError } from "../_shared/errors.ts";
+import { createFunctionApp, post, postRoute } from "../_shared/http.ts";
+import { errors, jsonBodyErrors, security } from "../_shared/openapi.ts";
 
 /** What admin-accounts reads from its environment: user tokens, and both kinds of key. */
 export const envSchema = z.object({
@@ -52,10 +35,8 @@ export const envSchema = z.object({
 }).superRefine(requireKeys("publishable", "secret"));
 export type AdminAccountsEnv = z.infer<typeof envSchema>;
 
-/** The clients the app uses; tests pass doubles. `service` must hold a secret key. */
-export type AdminAccountsDeps = {
-  clients?: { service: Db | SupabaseClient; forUser: Clients["forUser"] };
-};
+/** The database the app uses; tests pass doubles. Its `serviceClient` must hold a secret key. */
+export type AdminAccountsDeps = { db?: Db };
 
 export const createAccountRequest = z.object({
   email: z.email().max(254).describe(
@@ -78,6 +59,7 @@ export const createAccountResponse = z.object({
   name: z.string(),
 });
 
+/** The route, as the OpenAPI document declares it. */
 export const routes = {
   create: postRoute({
     path: "/",
@@ -119,28 +101,19 @@ function authRefusal(error: AuthFailure): ApiError | null {
 }
 
 export function createApp(env: AdminAccountsEnv, deps: AdminAccountsDeps = {}) {
-  const clients = deps.clients ?? {
-    service: createServiceClient(env),
-    forUser: createUserClients(env),
-  };
+  const db = deps.db ?? createDb(env);
   // Untyped on purpose: the doubles of the unit tests implement only what is called here.
-  const service = clients.service as SupabaseClient;
+  const service = db.serviceClient as SupabaseClient;
   const auth = createUserAuth(env);
   const app = createFunctionApp("admin-accounts", {
     cors: true,
     description: "Admins create operator and admin accounts.",
   });
-  for (const route of Object.values(routes)) documentRoute(app, route);
 
-  app.post("/", limitBody(MAX_JSON_BYTES), async (c) => {
+  post(app, routes.create, async (c, body) => {
     const caller = await auth.requireUser(c);
-    const request = await readJson(c, createAccountRequest);
-    const isAdmin = await callRpc(
-      clients.forUser(caller),
-      "is_admin",
-      {},
-      z.boolean(),
-    );
+    const request = await body.json();
+    const isAdmin = await db.forUser(caller).rpc("is_admin", {}, z.boolean());
     if (!isAdmin) {
       throw new ApiError(
         403,
@@ -219,7 +192,6 @@ export function createApp(env: AdminAccountsEnv, deps: AdminAccountsDeps = {}) {
     );
   });
 
-  app.all("/", (c) => methodNotAllowed(c, "POST"));
   return app;
 }
 

@@ -1,7 +1,8 @@
-// assign-chat: the operator console's queue actions. The SQL functions (004, 008, 017, 018) run as
-// the operator (its verified claims), so they see the operator and refuse anyone else: over a
-// direct Postgres connection when one is configured (postgres.ts directDbFor), else through the
-// Data API with the operator's own token.
+// assign-chat: the operator console's queue actions. The SQL functions (public.assign_next_chat,
+// release_and_reassign_chat, operator_heartbeat) run as the operator (its verified claims), so
+// they see the operator and refuse anyone else: over a direct Postgres connection when one is
+// configured (its envSchema declares databaseEnv: _shared/db/mod.ts), else through the Data API
+// with the operator's own token.
 //
 //   POST /assign-chat            {}                  -> {"chat": <get_chat_with_details> | null}
 //                                                       (assign_next_chat: one RPC, one transaction)
@@ -12,33 +13,15 @@
 // 404 chat_not_held, 403 forbidden (a release reason the caller may not use).
 import { z } from "zod";
 import { createUserAuth } from "../_shared/auth.ts";
+import { createDb, databaseEnv, type Db } from "../_shared/db/mod.ts";
 import {
-  databaseEnv,
   projectEnv,
   publishableKeyEnv,
   requireKeys,
   userTokenEnv,
 } from "../_shared/env.ts";
-import { methodNotAllowed } from "../_shared/errors.ts";
-import {
-  createFunctionApp,
-  limitBody,
-  MAX_JSON_BYTES,
-  readJson,
-} from "../_shared/http.ts";
-import {
-  documentRoute,
-  errors,
-  jsonBodyErrors,
-  postRoute,
-  security,
-} from "../_shared/openapi.ts";
-import { directDbFor } from "../_shared/postgres.ts";
-import {
-  callRpc,
-  type Clients,
-  createUserClients,
-} from "../_shared/supabase.ts";
+import { createFunctionApp, post, postRoute } from "../_shared/http.ts";
+import { errors, jsonBodyErrors, security } from "../_shared/openapi.ts";
 
 /** What assign-chat reads from its environment (section 8): a user-facing function. */
 export const envSchema = z.object({
@@ -49,7 +32,7 @@ export const envSchema = z.object({
 }).superRefine(requireKeys("publishable"));
 export type AssignEnv = z.infer<typeof envSchema>;
 
-export type AssignDeps = { clients?: Pick<Clients, "forUser"> };
+export type AssignDeps = { db?: Db };
 
 export const assignRequest = z.object({}).strict();
 export const releaseRequest = z.object({
@@ -124,22 +107,18 @@ export const routes = {
 };
 
 export function createApp(env: AssignEnv, deps: AssignDeps = {}) {
-  const clients = deps.clients ?? {
-    forUser: directDbFor(env)?.forUser ?? createUserClients(env),
-  };
+  const db = deps.db ?? createDb(env);
   const auth = createUserAuth(env);
   const app = createFunctionApp("assign-chat", {
     cors: true,
     description: "The operator console's queue actions.",
   });
-  for (const route of Object.values(routes)) documentRoute(app, route);
 
-  app.post("/", limitBody(MAX_JSON_BYTES), async (c) => {
+  post(app, routes.assign, async (c, body) => {
     const caller = await auth.requireUser(c);
-    await readJson(c, assignRequest, { emptyIsObject: true });
-    // One RPC, one transaction: the assignment and its details (017) commit or fail together.
-    const answer = await callRpc(
-      clients.forUser(caller),
+    await body.json();
+    // One RPC, one transaction: the assignment and its details commit or fail together.
+    const answer = await db.forUser(caller).rpc(
       "assign_next_chat",
       {},
       assignResponse,
@@ -147,11 +126,10 @@ export function createApp(env: AssignEnv, deps: AssignDeps = {}) {
     return c.json(answer satisfies z.infer<typeof assignResponse>);
   });
 
-  app.post("/release", limitBody(MAX_JSON_BYTES), async (c) => {
+  post(app, routes.release, async (c, body) => {
     const caller = await auth.requireUser(c);
-    const { chat_id, reason } = await readJson(c, releaseRequest);
-    await callRpc(
-      clients.forUser(caller),
+    const { chat_id, reason } = await body.json();
+    await db.forUser(caller).rpc(
       "release_and_reassign_chat",
       { p_chat_id: chat_id, p_reason: reason },
       z.boolean(),
@@ -161,11 +139,10 @@ export function createApp(env: AssignEnv, deps: AssignDeps = {}) {
     );
   });
 
-  app.post("/heartbeat", limitBody(MAX_JSON_BYTES), async (c) => {
+  post(app, routes.heartbeat, async (c, body) => {
     const caller = await auth.requireUser(c);
-    const { chat_id } = await readJson(c, heartbeatRequest);
-    const at = await callRpc(
-      clients.forUser(caller),
+    const { chat_id } = await body.json();
+    const at = await db.forUser(caller).rpc(
       "operator_heartbeat",
       { p_chat_id: chat_id },
       z.string(),
@@ -177,8 +154,5 @@ export function createApp(env: AssignEnv, deps: AssignDeps = {}) {
     );
   });
 
-  for (const path of ["/", "/release", "/heartbeat"]) {
-    app.all(path, (c) => methodNotAllowed(c, "POST"));
-  }
   return app;
 }

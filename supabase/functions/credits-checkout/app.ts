@@ -5,13 +5,15 @@
 //
 // The pending transaction (price and credits copied from the package, server-made reference) is
 // created by start_checkout() as the caller; credits are only ever granted by
-// apply_paystack_event() (010_payments.sql), from the webhook or from /verify after Paystack's own
-// transaction/verify says the payment succeeded, never on the client's word. The database limits both
-// routes (015_payments_hardening.sql): 10 pending checkouts per user per hour, one verify call per
-// reference every 5 seconds; either refusal is 429 rate_limited with a Retry-After header.
+// public.apply_paystack_event(), from the webhook or from /verify after Paystack's own
+// transaction/verify says the payment succeeded, never on the client's word. The database limits
+// both routes (public.start_checkout, public.start_payment_verify): 10 pending checkouts per user
+// per hour, one verify call per reference every 5 seconds; either refusal is 429 rate_limited with
+// a Retry-After header.
 import type { Context } from "hono";
 import { z } from "zod";
 import { createUserAuth } from "../_shared/auth.ts";
+import { createDb, type Db } from "../_shared/db/mod.ts";
 import {
   paystackApiEnv,
   paystackSecretEnv,
@@ -21,19 +23,12 @@ import {
   secretKeyEnv,
   userTokenEnv,
 } from "../_shared/env.ts";
-import { ApiError, methodNotAllowed } from "../_shared/errors.ts";
+import { ApiError } from "../_shared/errors.ts";
+import { createFunctionApp, post, postRoute } from "../_shared/http.ts";
 import {
-  createFunctionApp,
-  limitBody,
-  MAX_JSON_BYTES,
-  readJson,
-} from "../_shared/http.ts";
-import {
-  documentRoute,
   errors,
   jsonBodyErrors,
   paystackErrors,
-  postRoute,
   security,
 } from "../_shared/openapi.ts";
 import {
@@ -45,12 +40,6 @@ import {
   asJson,
   paystackReference,
 } from "../_shared/paystack/payments.ts";
-import {
-  callRpc,
-  type Clients,
-  createServiceClient,
-  createUserClients,
-} from "../_shared/supabase.ts";
 import { describeCredits, formatMoney } from "./format.ts";
 
 /** What checkout reads from its environment: user auth, the service client and Paystack's API. */
@@ -64,7 +53,7 @@ export const envSchema = z.object({
 }).superRefine(requireKeys("publishable", "secret"));
 export type CheckoutEnv = z.infer<typeof envSchema>;
 
-export type CheckoutDeps = { clients?: Clients; paystack?: PaystackClient };
+export type CheckoutDeps = { db?: Db; paystack?: PaystackClient };
 
 export const checkoutRequest = z.object({ package_id: z.uuid() });
 export const verifyRequest = z.object({ reference: paystackReference });
@@ -163,8 +152,7 @@ const verifyClaim = z.object({
 });
 
 export function createApp(env: CheckoutEnv, deps: CheckoutDeps = {}) {
-  const clients = deps.clients ??
-    { service: createServiceClient(env), forUser: createUserClients(env) };
+  const db = deps.db ?? createDb(env);
   const auth = createUserAuth(env);
   const paystack = deps.paystack ?? createPaystackClient({
     baseUrl: env.PAYSTACK_API_URL,
@@ -179,15 +167,13 @@ export function createApp(env: CheckoutEnv, deps: CheckoutDeps = {}) {
     description:
       "A signed-in real user buys a credit package through Paystack.",
   });
-  for (const route of Object.values(routes)) documentRoute(app, route);
 
-  app.post("/", limitBody(MAX_JSON_BYTES), async (c) => {
+  post(app, routes.checkout, async (c, body) => {
     const caller = await auth.requireUser(c);
-    const { package_id } = await readJson(c, checkoutRequest);
+    const { package_id } = await body.json();
     const checkout = await withRetryAfter(
       c,
-      callRpc(
-        clients.forUser(caller),
+      db.forUser(caller).rpc(
         "start_checkout",
         { p_package_id: package_id },
         startedCheckout,
@@ -219,7 +205,7 @@ export function createApp(env: CheckoutEnv, deps: CheckoutDeps = {}) {
         },
       });
     } catch (err) {
-      await markFailed(c, clients, checkout.reference, err);
+      await markFailed(c, db, checkout.reference, err);
       throw err;
     }
 
@@ -235,16 +221,15 @@ export function createApp(env: CheckoutEnv, deps: CheckoutDeps = {}) {
     );
   });
 
-  app.post("/verify", limitBody(MAX_JSON_BYTES), async (c) => {
+  post(app, routes.verify, async (c, body) => {
     const caller = await auth.requireUser(c);
-    const { reference } = await readJson(c, verifyRequest);
+    const { reference } = await body.json();
 
     // The caller's own transaction, and the right to ask Paystack about it: one call per reference
     // every 5 seconds, claimed in the database (404 transaction_not_found, 429 rate_limited).
     const transaction = await withRetryAfter(
       c,
-      callRpc(
-        clients.forUser(caller),
+      db.forUser(caller).rpc(
         "start_payment_verify",
         { p_reference: reference },
         verifyClaim,
@@ -281,7 +266,7 @@ export function createApp(env: CheckoutEnv, deps: CheckoutDeps = {}) {
       );
     }
 
-    const result = await callRpc(clients.service, "apply_paystack_event", {
+    const result = await db.service.rpc("apply_paystack_event", {
       p_event: "charge.success",
       p_payload: asJson({ event: "charge.success", data: paid }),
       p_reference: reference,
@@ -297,14 +282,12 @@ export function createApp(env: CheckoutEnv, deps: CheckoutDeps = {}) {
     );
   });
 
-  app.all("/", (c) => methodNotAllowed(c, "POST"));
-  app.all("/verify", (c) => methodNotAllowed(c, "POST"));
   return app;
 }
 
 /**
  * Awaits a database call; a 429 rate_limited refusal gets a Retry-After header, from the detail the
- * database wrote ("… try again in N seconds.", 015_payments_hardening.sql).
+ * database wrote ("… try again in N seconds.", public.start_checkout and start_payment_verify).
  */
 async function withRetryAfter<T>(c: Context, call: Promise<T>): Promise<T> {
   try {
@@ -327,22 +310,23 @@ export function retryAfterSeconds(message: string): number | null {
 /** Leaves the checkout marked failed when Paystack could not start it; never hides `cause`. */
 async function markFailed(
   c: Context,
-  clients: Clients,
+  db: Db,
   reference: string,
   cause: unknown,
 ) {
   const reason = cause instanceof ApiError ? cause.code : "internal_error";
-  const { error } = await clients.service.rpc("mark_transaction_failed", {
-    p_reference: reference,
-    p_reason: reason,
-  });
-  if (error) {
+  try {
+    await db.service.rpc("mark_transaction_failed", {
+      p_reference: reference,
+      p_reason: reason,
+    }, z.unknown());
+  } catch (error) {
     console.error(JSON.stringify({
       level: "error",
       path: c.req.path,
       message: "could not mark the checkout failed",
       reference,
-      db_error: error.message,
+      db_error: error instanceof Error ? error.message : String(error),
     }));
   }
 }

@@ -1,29 +1,28 @@
-// POST /idle-sweeper: called every minute by pg_cron (011_cron_schedules.sql) with the sweeper's
-// secret key from Vault (or the legacy service-role key); anything else is 401. Releases every idle assignment through
-// public.sweep_idle_chats() (008), which takes chats FOR UPDATE SKIP LOCKED so that overlapping
+// POST /idle-sweeper: called every minute by pg_cron (the `idle-sweeper` job) with the sweeper's
+// secret key from Vault (or the legacy service-role key); anything else is 401. Releases every
+// idle assignment through public.sweep_idle_chats(), which takes chats FOR UPDATE SKIP LOCKED so that overlapping
 // sweeps never release a chat twice, and answers {"released", "flagged", "duration_ms"}.
 //
 // The check is an exact (constant-time) comparison with every configured secret key
 // (_shared/auth.ts), so the function runs with verify_jwt = false and accepts only the scheduler.
 import { z } from "zod";
 import { createSecretKeyAuth } from "../_shared/auth.ts";
+import { createDb, type Db } from "../_shared/db/mod.ts";
 import {
   allServiceKeys,
   projectEnv,
   requireKeys,
   secretKeyEnv,
 } from "../_shared/env.ts";
-import { methodNotAllowed } from "../_shared/errors.ts";
-import { createFunctionApp } from "../_shared/http.ts";
-import { documentRoute, postRoute, security } from "../_shared/openapi.ts";
-import { callRpc, createServiceClient, type Db } from "../_shared/supabase.ts";
+import { createFunctionApp, post, postRoute } from "../_shared/http.ts";
+import { security } from "../_shared/openapi.ts";
 
 /** What the sweeper reads from its environment: the project and its secret keys. */
 export const envSchema = z.object({ ...projectEnv, ...secretKeyEnv })
   .superRefine(requireKeys("secret"));
 export type SweeperEnv = z.infer<typeof envSchema>;
 
-export type SweeperDeps = { service?: Db };
+export type SweeperDeps = { db?: Db };
 
 const sweepResult = z.object({
   released: z.number().int().nonnegative(),
@@ -50,19 +49,17 @@ export const routes = {
 };
 
 export function createApp(env: SweeperEnv, deps: SweeperDeps = {}) {
-  const service = deps.service ?? createServiceClient(env);
+  const db = deps.db ?? createDb(env);
   const auth = createSecretKeyAuth(allServiceKeys(env));
   const app = createFunctionApp("idle-sweeper", {
     cors: true,
     description: "Releases idle chat assignments; called by pg_cron.",
   });
-  for (const route of Object.values(routes)) documentRoute(app, route);
 
-  app.post("/", async (c) => {
+  post(app, routes.sweep, async (c) => {
     await auth.requireSecretKey(c);
     const started = performance.now();
-    const { released, flagged } = await callRpc(
-      service,
+    const { released, flagged } = await db.service.rpc(
       "sweep_idle_chats",
       {},
       sweepResult,
@@ -76,6 +73,5 @@ export function createApp(env: SweeperEnv, deps: SweeperDeps = {}) {
     );
   });
 
-  app.all("/", (c) => methodNotAllowed(c, "POST"));
   return app;
 }

@@ -11,22 +11,22 @@
 // stops retrying; a database that is down is a 503 unavailable (other failures a 500), so Paystack
 // retries later.
 import { z } from "zod";
+import { createDb, databaseEnv, type Db } from "../_shared/db/mod.ts";
 import {
-  databaseEnv,
+  blankAsUnset,
   paystackSecretEnv,
   projectEnv,
   requireKeys,
   secretKeyEnv,
-  webhookSourceEnv,
 } from "../_shared/env.ts";
-import { ApiError, methodNotAllowed } from "../_shared/errors.ts";
+import { ApiError } from "../_shared/errors.ts";
 import {
   createFunctionApp,
-  limitBody,
   parseJson,
-  readRaw,
+  post,
+  postRoute,
 } from "../_shared/http.ts";
-import { documentRoute, postRoute, security } from "../_shared/openapi.ts";
+import { security } from "../_shared/openapi.ts";
 import { applyEventResult } from "../_shared/paystack/payments.ts";
 import { verifyPaystackSignature } from "../_shared/paystack/signature.ts";
 import { storableJson } from "../_shared/paystack/stored-event.ts";
@@ -35,13 +35,27 @@ import {
   parsePaystackEvent,
   paystackEventEnvelope,
 } from "../_shared/paystack/webhook-event.ts";
-import { directDbFor } from "../_shared/postgres.ts";
-import {
-  callRpc,
-  createServiceClient,
-  type RpcClient,
-} from "../_shared/supabase.ts";
-import { checkSource } from "./source-ip.ts";
+import { checkSource, parseAllowedSources } from "./source-ip.ts";
+
+/** The webhook's own setting: where it accepts calls from. */
+export const webhookSourceEnv = {
+  // Optional: the source addresses the Paystack webhook accepts, checked before the signature
+  // (source-ip.ts). Unset or empty: no source check. `paystack`: Paystack's documented webhook
+  // addresses. Otherwise comma-separated IPv4/IPv6 addresses (`paystack` may be one entry).
+  // Canonical addresses, or null when the check is off.
+  PAYSTACK_WEBHOOK_ALLOWED_IPS: z.preprocess(
+    blankAsUnset,
+    z.string({ error: "must be a string" }).optional().transform(
+      (value, ctx): string[] | null => {
+        if (value === undefined) return null;
+        const parsed = parseAllowedSources(value);
+        if (parsed.ok) return parsed.addresses;
+        ctx.addIssue({ code: "custom", message: parsed.problem });
+        return z.NEVER;
+      },
+    ),
+  ),
+};
 
 /** What the webhook reads from its environment: no user keys, only Paystack's signature secret. */
 export const envSchema = z.object({
@@ -53,7 +67,7 @@ export const envSchema = z.object({
 }).superRefine(requireKeys("secret"));
 export type WebhookEnv = z.infer<typeof envSchema>;
 
-export type WebhookDeps = { service?: RpcClient };
+export type WebhookDeps = { db?: Db };
 
 export const webhookResponse = z.object({
   received: z.literal(true),
@@ -64,6 +78,7 @@ export const webhookResponse = z.object({
 export const routes = {
   event: postRoute({
     path: "/",
+    maxBytes: MAX_WEBHOOK_BYTES,
     summary: "Receive a Paystack event",
     description:
       "Paystack's webhook. The signature is checked on the raw bytes before anything is " +
@@ -80,6 +95,7 @@ export const routes = {
         "Hex HMAC-SHA512 of the raw body, keyed with the Paystack secret key.",
       ),
     }),
+    // Documented here; read as raw bytes (the signature), then parsed by parsePaystackEvent.
     body: paystackEventEnvelope,
     response: webhookResponse,
     errors: {
@@ -93,14 +109,13 @@ export const routes = {
 
 export function createApp(env: WebhookEnv, deps: WebhookDeps = {}) {
   // The event is recorded as service_role: over a direct connection when one is configured
-  // (postgres.ts directDbFor), else through the Data API with the secret key.
-  const service = deps.service ?? directDbFor(env)?.service ??
-    createServiceClient(env);
+  // (envSchema declares databaseEnv: _shared/db/mod.ts), else through the Data API with the
+  // secret key.
+  const db = deps.db ?? createDb(env);
   const app = createFunctionApp("paystack-webhook", {
     cors: false,
     description: "Paystack's event notifications.",
   });
-  for (const route of Object.values(routes)) documentRoute(app, route);
 
   const allowedSources = env.PAYSTACK_WEBHOOK_ALLOWED_IPS;
   if (allowedSources) {
@@ -129,8 +144,8 @@ export function createApp(env: WebhookEnv, deps: WebhookDeps = {}) {
     });
   }
 
-  app.post("/", limitBody(MAX_WEBHOOK_BYTES), async (c) => {
-    const raw = await readRaw(c);
+  post(app, routes.event, async (c, body) => {
+    const raw = await body.raw();
     const signature = c.req.header("x-paystack-signature");
     if (!signature) {
       throw new ApiError(
@@ -150,8 +165,8 @@ export function createApp(env: WebhookEnv, deps: WebhookDeps = {}) {
     }
 
     // Signed bytes, parsed; from here on only the copy that jsonb can hold is used.
-    const body = storableJson(parseJson(raw));
-    const parsed = parsePaystackEvent(body);
+    const stored = storableJson(parseJson(raw));
+    const parsed = parsePaystackEvent(stored);
     if (!parsed.ok) {
       throw new ApiError(
         400,
@@ -160,9 +175,9 @@ export function createApp(env: WebhookEnv, deps: WebhookDeps = {}) {
       );
     }
 
-    const result = await callRpc(service, "apply_paystack_event", {
+    const result = await db.service.rpc("apply_paystack_event", {
       p_event: parsed.value.event,
-      p_payload: body,
+      p_payload: stored,
       p_reference: parsed.value.reference ?? undefined,
       p_source: "webhook",
     }, applyEventResult);
@@ -173,6 +188,5 @@ export function createApp(env: WebhookEnv, deps: WebhookDeps = {}) {
     );
   });
 
-  app.all("/", (c) => methodNotAllowed(c, "POST"));
   return app;
 }

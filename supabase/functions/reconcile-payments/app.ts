@@ -1,4 +1,4 @@
-// POST /reconcile-payments: called every 5 minutes by pg_cron (022_payment_reconciliation.sql) with
+// POST /reconcile-payments: called every 5 minutes by pg_cron (the `reconcile-payments` job) with
 // its secret key from Vault (`reconcile_key`; or the legacy service-role key); anything else is
 // 401. Settles what no webhook settled (SPEC 16): each transaction pending for more than 10
 // minutes, oldest first, at most 100 per call (public.payments_to_reconcile), is looked up with
@@ -13,6 +13,7 @@
 // (the rest wait for the next run), so a Paystack outage costs seconds, not 100 timeouts.
 import { z } from "zod";
 import { createSecretKeyAuth } from "../_shared/auth.ts";
+import { createDb, type Db } from "../_shared/db/mod.ts";
 import {
   allServiceKeys,
   paystackApiEnv,
@@ -21,15 +22,14 @@ import {
   requireKeys,
   secretKeyEnv,
 } from "../_shared/env.ts";
-import { ApiError, methodNotAllowed } from "../_shared/errors.ts";
-import { createFunctionApp } from "../_shared/http.ts";
-import { documentRoute, postRoute, security } from "../_shared/openapi.ts";
+import { ApiError } from "../_shared/errors.ts";
+import { createFunctionApp, post, postRoute } from "../_shared/http.ts";
+import { security } from "../_shared/openapi.ts";
 import {
   createPaystackClient,
   type PaystackClient,
 } from "../_shared/paystack/client.ts";
 import { asJson, transactionReference } from "../_shared/paystack/payments.ts";
-import { callRpc, createServiceClient, type Db } from "../_shared/supabase.ts";
 
 /** What the reconciliation reads from its environment: the project, its secret keys, Paystack. */
 export const envSchema = z.object({
@@ -40,7 +40,7 @@ export const envSchema = z.object({
 }).superRefine(requireKeys("secret"));
 export type ReconcileEnv = z.infer<typeof envSchema>;
 
-export type ReconcileDeps = { service?: Db; paystack?: PaystackClient };
+export type ReconcileDeps = { db?: Db; paystack?: PaystackClient };
 
 /** How many Paystack calls are under way at once. */
 const CONCURRENCY = 4;
@@ -103,7 +103,7 @@ export const routes = {
 type RunError = { reference?: string; code: string; message: string };
 
 export function createApp(env: ReconcileEnv, deps: ReconcileDeps = {}) {
-  const service = deps.service ?? createServiceClient(env);
+  const db = deps.db ?? createDb(env);
   const paystack = deps.paystack ?? createPaystackClient({
     baseUrl: env.PAYSTACK_API_URL,
     secretKey: env.PAYSTACK_SECRET_KEY,
@@ -115,14 +115,12 @@ export function createApp(env: ReconcileEnv, deps: ReconcileDeps = {}) {
     description:
       "Settles payments that no webhook settled; called by pg_cron every 5 minutes.",
   });
-  for (const route of Object.values(routes)) documentRoute(app, route);
 
-  app.post("/", async (c) => {
+  post(app, routes.reconcile, async (c) => {
     await auth.requireSecretKey(c);
     const startedAt = new Date();
     const started = performance.now();
-    const queue = await callRpc(
-      service,
+    const queue = await db.service.rpc(
       "payments_to_reconcile",
       { p_limit: 100 },
       z.array(transactionReference),
@@ -144,7 +142,7 @@ export function createApp(env: ReconcileEnv, deps: ReconcileDeps = {}) {
             "Paystack answered for another transaction.",
           );
         }
-        const result = await callRpc(service, "settle_payment", {
+        const result = await db.service.rpc("settle_payment", {
           p_reference: reference,
           p_transaction: paid ? asJson(paid) : null,
         }, settled);
@@ -193,7 +191,7 @@ export function createApp(env: ReconcileEnv, deps: ReconcileDeps = {}) {
       });
     }
 
-    const run = await callRpc(service, "record_reconciliation_run", {
+    const run = await db.service.rpc("record_reconciliation_run", {
       p_started_at: startedAt.toISOString(),
       p_checked: tally.checked,
       p_credited: tally.credited,
@@ -211,6 +209,5 @@ export function createApp(env: ReconcileEnv, deps: ReconcileDeps = {}) {
     );
   });
 
-  app.all("/", (c) => methodNotAllowed(c, "POST"));
   return app;
 }
