@@ -2,69 +2,19 @@
 // (apply_paystack_event): a Paystack transaction id another purchase already holds, an amount charged
 // below the price, and values the database cannot hold. Over HTTP through the gateway, as Paystack
 // (signed webhook calls) and the browser (supabase-js) reach them, against the local fake Paystack;
-// the database is checked afterwards. Helpers as in payments-hardening.test.ts.
+// the database is checked afterwards. Paystack's side through tests/support/paystack.ts.
 //
 // Every purchase here is its own (own users, own references).
-import { createHmac, randomUUID } from "node:crypto";
-import { FunctionsHttpError } from "@supabase/supabase-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { anonClient, closeDb, db, stack, userClient } from "../support/stack.ts";
+import { anonClient, closeDb, db, stack } from "../support/stack.ts";
+import { balance, deliver, fakePaystack, invokeAs, newBuyer as newPaystackBuyer } from "../support/paystack.ts";
 
-const webhookUrl = `${stack.functionsUrl}/paystack-webhook`;
 const createdUsers: string[] = [];
 let popular: { id: string; price: number };
 
-function sign(body: string, key = stack.paystackSecretKey): string {
-  return createHmac("sha512", key).update(body).digest("hex");
-}
-
-/** Delivers a webhook call as Paystack does: raw JSON body, HMAC-SHA512 of it in a header. */
-async function deliver(body: string) {
-  const response = await fetch(webhookUrl, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-paystack-signature": sign(body) },
-    body,
-  });
-  return { status: response.status, body: await response.json() };
-}
-
-/** A test-control route of the fake Paystack (e.g. /transactions/<ref>/pay): the event it builds. */
-async function fakePaystack(path: string, body: unknown = {}) {
-  const response = await fetch(`${stack.paystackApiUrl}/__fake${path}`, { method: "POST", body: JSON.stringify(body) });
-  expect(response.status).toBe(200);
-  return response.json();
-}
-
 /** A real user with a profile row (and an email, which checkout needs). */
-async function newBuyer(): Promise<string> {
-  const id = randomUUID();
-  createdUsers.push(id);
-  await db().query("insert into auth.users (id, email, aud, role) values ($1, $2, 'authenticated', 'authenticated')", [
-    id,
-    `conflicts-${id}@example.com`,
-  ]);
-  await db().query(
-    "insert into public.real_users (id, display_name, age, gender, looking_for) values ($1, 'Buyer', 30, 'female', 'male')",
-    [id],
-  );
-  return id;
-}
-
-async function balance(userId: string): Promise<number> {
-  const { data, error } = await userClient(userId).from("real_users").select("credits").single();
-  expect(error).toBeNull();
-  return data!.credits;
-}
-
-/** Calls a function as a signed-in user through supabase-js; returns status and JSON body. */
-async function invokeAs(userId: string, name: string, body: unknown) {
-  const { data, error } = await userClient(userId).functions.invoke(name, { body });
-  if (error instanceof FunctionsHttpError) {
-    const context = error.context as Response;
-    return { status: context.status, body: await context.json() };
-  }
-  expect(error).toBeNull();
-  return { status: 200, body: data };
+function newBuyer(): Promise<string> {
+  return newPaystackBuyer(createdUsers, "conflicts");
 }
 
 /** Checkout through the function, so the fake Paystack knows the reference too. */

@@ -4,67 +4,18 @@
 //
 // Every purchase here is its own (own users, own references), and nothing uses the fake Paystack's
 // global "misbehave" switch.
-import { createHmac, randomUUID } from "node:crypto";
-import { FunctionsHttpError } from "@supabase/supabase-js";
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { anonClient, closeDb, db, stack, userClient } from "../support/stack.ts";
+import { balance, deliver, fakePaystack, invokeAs, newBuyer as newPaystackBuyer } from "../support/paystack.ts";
 
-const webhookUrl = `${stack.functionsUrl}/paystack-webhook`;
 const createdUsers: string[] = [];
 let popular: { id: string; price: number; credits: number; bonus_credits: number; currency: string };
 let starter: { id: string; price: number; credits: number; bonus_credits: number; currency: string };
 
-function sign(body: string, key = stack.paystackSecretKey): string {
-  return createHmac("sha512", key).update(body).digest("hex");
-}
-
-/** Delivers a webhook call as Paystack does: raw JSON body, HMAC-SHA512 of it in a header. */
-async function deliver(body: string) {
-  const response = await fetch(webhookUrl, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-paystack-signature": sign(body) },
-    body,
-  });
-  return { status: response.status, body: await response.json() };
-}
-
-/** A test-control route of the fake Paystack (e.g. /transactions/<ref>/pay): the event it builds. */
-async function fakePaystack(path: string, body: unknown = {}) {
-  const response = await fetch(`${stack.paystackApiUrl}/__fake${path}`, { method: "POST", body: JSON.stringify(body) });
-  expect(response.status).toBe(200);
-  return response.json();
-}
-
 /** A real user with a profile row (and an email, which checkout needs). */
-async function newBuyer(): Promise<string> {
-  const id = randomUUID();
-  createdUsers.push(id);
-  await db().query("insert into auth.users (id, email, aud, role) values ($1, $2, 'authenticated', 'authenticated')", [
-    id,
-    `hardening-${id}@example.com`,
-  ]);
-  await db().query(
-    "insert into public.real_users (id, display_name, age, gender, looking_for) values ($1, 'Buyer', 30, 'female', 'male')",
-    [id],
-  );
-  return id;
-}
-
-async function balance(userId: string): Promise<number> {
-  const { data, error } = await userClient(userId).from("real_users").select("credits").single();
-  expect(error).toBeNull();
-  return data!.credits;
-}
-
-/** Calls a function as a signed-in user through supabase-js; returns status, JSON body and headers. */
-async function invokeAs(userId: string, name: string, body: unknown) {
-  const { data, error, response } = await userClient(userId).functions.invoke(name, { body });
-  if (error instanceof FunctionsHttpError) {
-    const context = error.context as Response;
-    return { status: context.status, body: await context.json(), headers: context.headers };
-  }
-  expect(error).toBeNull();
-  return { status: 200, body: data, headers: response?.headers ?? new Headers() };
+function newBuyer(): Promise<string> {
+  return newPaystackBuyer(createdUsers, "hardening");
 }
 
 async function checkout(userId: string, packageId = popular.id) {
