@@ -6,6 +6,6 @@ import { fileURLToPath } from "node:url";
 import { ensurePrerequisites } from "../local/stack/prerequisites.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-ensurePrerequisites(root);
+await ensurePrerequisites(root);
 const { runBench } = await import("./run.mjs");
 process.exit(await runBench({ root, args: process.argv.slice(2) }));

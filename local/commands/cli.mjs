@@ -8,7 +8,7 @@ import { ensurePrerequisites } from "../stack/prerequisites.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 // `npm test` also drives a headless browser (Debian's chromium).
-ensurePrerequisites(root, { browser: process.argv[2] === "test" });
+await ensurePrerequisites(root, { browser: process.argv[2] === "test" });
 
 const { existsSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
 const { parseArgs } = await import("node:util");
@@ -119,20 +119,34 @@ function watchLauncher(onGone) {
 
 async function start() {
   let stack;
+  let starting = true;
   let stopping = false;
-  const shutdown = async (code = 0) => {
-    if (stopping) return;
-    stopping = true;
-    log("stopping…");
+  const stopAndExit = async (code) => {
     await stack?.stop();
     rmSync(stateFile, { force: true });
+    log("stopped");
     process.exit(code);
+  };
+  // A stop asked for while the stack is still starting waits for the start to end (it has started
+  // processes only it can stop), then stops everything; asked for twice, it leaves at once.
+  let stopAskedAt = 0;
+  const shutdown = async (code = 0) => {
+    if (stopping) {
+      // The same Ctrl-C can arrive twice (from the terminal and passed on by a parent process).
+      if (starting && Date.now() - stopAskedAt > 1000) process.exit(130);
+      return;
+    }
+    stopping = true;
+    stopAskedAt = Date.now();
+    log(starting ? "stopping once the start in progress has ended (again to leave at once)…" : "stopping…");
+    if (!starting) await stopAndExit(code);
   };
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGTERM", () => void shutdown(0));
   process.on("SIGHUP", () => void shutdown(0));
-  // `npm start` runs this under npm (and sh): when npm is stopped (SIGTERM, kill -9) it does not
-  // pass it on, so notice that our launcher is gone and stop as a whole rather than hold the ports.
+  // `npm start` runs this under npm (its script `exec`s us, so npm's SIGINT/SIGTERM reach us): when
+  // npm is killed outright (kill -9), notice that our launcher is gone and stop as a whole rather
+  // than hold the ports.
   watchLauncher(() => {
     log("the process that started us (npm) is gone");
     void shutdown(0);
@@ -147,8 +161,11 @@ async function start() {
       logHttp: process.env.FANTOOO_LOG_PG_NET ? log : undefined,
     });
   } catch (error) {
+    if (stopping) process.exit(0); // startStack stopped what it had started
     fail(error);
   }
+  starting = false;
+  if (stopping) return stopAndExit(0);
   const state = statusEnv(stack);
   writeFileSync(stateFile, JSON.stringify({ ...state, pid: process.pid }, null, 2));
   printStatus(state, stack.users);

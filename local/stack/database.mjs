@@ -129,17 +129,36 @@ export function seed(root, cluster) {
 
 /** Drops and recreates the database, then bootstrap, migrations and seed (`supabase db reset`). */
 export function resetDatabase(root, cluster, cronTarget = null) {
-  // A logical replication slot in use (the local Realtime server's) blocks the drop: end its
-  // sender and drop the slot; Realtime reconnects and makes a new one.
+  // A logical replication slot in use (the local Realtime server's) blocks the drop. Refuse new
+  // connections first (Realtime reconnects within a quarter of a second and would make a new
+  // slot), end every session, drop what slots are left, then drop the database, trying again
+  // while a slot's owner is still going away; Realtime reconnects to the new database by itself.
   psql(cluster, {
     database: "template1",
-    sql: `select pg_terminate_backend(active_pid) from pg_replication_slots
-           where database = '${DATABASE}' and active_pid is not null;
-          select pg_sleep(0.2);
-          select pg_drop_replication_slot(slot_name) from pg_replication_slots
-           where database = '${DATABASE}' and not active;`,
+    sql: `do $$ begin
+            if exists (select 1 from pg_database where datname = '${DATABASE}') then
+              alter database ${DATABASE} allow_connections false;
+            end if;
+          end $$;`,
   });
-  psql(cluster, { database: "template1", sql: `drop database if exists ${DATABASE} with (force)` });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      psql(cluster, {
+        database: "template1",
+        sql: `select pg_terminate_backend(pid) from pg_stat_activity where datname = '${DATABASE}';
+              select pg_drop_replication_slot(slot_name) from pg_replication_slots
+               where database = '${DATABASE}' and not active;`,
+      });
+      psql(cluster, { database: "template1", sql: `drop database if exists ${DATABASE} with (force)` });
+      break;
+    } catch (error) {
+      if (attempt >= 50 || !/replication slot/.test(error.message)) {
+        psql(cluster, { database: "template1", sql: `alter database ${DATABASE} allow_connections true` });
+        throw error;
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100); // a slot's owner is exiting
+    }
+  }
   psql(cluster, { database: "template1", sql: `create database ${DATABASE}` });
   bootstrap(root, cluster);
   migrate(root, cluster);

@@ -2,7 +2,7 @@
 // Runs under whatever Node started `npm start` / `npm test` (Node 20 on a fresh machine), so it
 // uses nothing but Node's built-ins, then re-runs the command under the project's Node 24
 // (npm package `node`), which vitest and supabase-js require.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 
@@ -86,7 +86,7 @@ function ensureSystemPackages({ browser = false } = {}) {
 /**
  * Makes sure everything is installed (with `browser`, also the headless browser `npm test`
  * drives), then, when this Node is too old, runs the same script again
- * under node_modules/.bin/node and exits with its status. Returns only under a recent Node.
+ * under node_modules/.bin/node and exits with its status. Resolves only under a recent Node.
  */
 export function ensurePrerequisites(root, { browser = false } = {}) {
   try {
@@ -106,12 +106,24 @@ export function ensurePrerequisites(root, { browser = false } = {}) {
     log(`Node ${MIN_NODE_MAJOR}+ is required and node_modules/.bin/node is missing`);
     process.exit(1);
   }
-  // The child handles Ctrl-C (it stops the stack); this parent only waits for it.
-  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => {});
-  // With setpriv, the child is told (SIGTERM: it stops the stack) if this parent is killed.
+  // With setpriv, the child is told (SIGTERM: it stops the stack) if this parent is killed. A
+  // signal sent to this parent alone (npm passes SIGINT/SIGTERM/SIGHUP to the script it runs) is
+  // passed on to the child, which stops the stack; a terminal's Ctrl-C reaches both, and the child
+  // then gets it twice, which its handler takes as one stop.
   const [file, args] = hasCommand("setpriv")
     ? ["setpriv", ["--pdeathsig", "TERM", "--", projectNode, ...process.argv.slice(1)]]
     : [projectNode, process.argv.slice(1)];
-  const result = spawnSync(file, args, { stdio: "inherit" });
-  process.exit(result.status ?? 1);
+  const child = spawn(file, args, { stdio: "inherit" });
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    process.on(signal, () => {
+      if (child.exitCode === null) child.kill(signal);
+    });
+  }
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+  child.on("error", (error) => {
+    log(`${projectNode}: ${error.message}`);
+    process.exit(1);
+  });
+  // Never resolves: this process only waits for the child, then exits with its status.
+  return new Promise(() => {});
 }

@@ -44,7 +44,7 @@ export function checkSendFrequency(sentAt) {
   if (!sentAt) return;
   const until = new Date(sentAt).getTime() + MAX_FREQUENCY_SECONDS * 1000;
   if (until > Date.now()) {
-    const left = Math.floor((until - Date.now()) / 1000);
+    const left = Math.max(1, Math.ceil((until - Date.now()) / 1000)); // never "after 0 seconds"
     throw new AuthError(429, "over_email_send_rate_limit", `For security purposes, you can only request this after ${left} seconds.`);
   }
 }
