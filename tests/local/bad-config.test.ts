@@ -211,7 +211,9 @@ describe("npm run status", () => {
 });
 
 describe("npm start as a process", () => {
-  it("stops as a whole when the npm that launched it gets SIGTERM", { timeout: 180_000 }, async () => {
+  // SIGINT to npm alone (not to its process group, as a terminal's Ctrl-C would be): npm passes it to
+  // its script, which `exec`s the CLI, so the CLI stops everything (through a `sh -c` it never came).
+  it("stops as a whole when the npm that launched it gets SIGINT", { timeout: 180_000 }, async () => {
     const project = scratchProject();
     const env = cliEnv(project, await freePorts());
     // `npm start` itself, as a user runs it: npm, then sh, then the CLI.
@@ -227,12 +229,18 @@ describe("npm start as a process", () => {
       }
     };
     expect(alive(pids.stack)).toBe(true);
-    npm.kill("SIGTERM");
+    npm.kill("SIGINT");
+    const everything = [pids.stack, pids.postgrest, pids.functions, pids.realtime, pids.postgres];
     const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && [pids.stack, pids.postgrest, pids.functions].some(alive)) {
+    while (Date.now() < deadline && everything.some(alive)) {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    expect({ cli: alive(pids.stack), postgrest: alive(pids.postgrest), functions: alive(pids.functions) })
-      .toEqual({ cli: false, postgrest: false, functions: false });
+    expect({
+      cli: alive(pids.stack),
+      postgrest: alive(pids.postgrest),
+      functions: alive(pids.functions),
+      realtime: alive(pids.realtime),
+      postgres: alive(pids.postgres),
+    }).toEqual({ cli: false, postgrest: false, functions: false, realtime: false, postgres: false });
   });
 });
