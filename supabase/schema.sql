@@ -7647,6 +7647,9 @@ begin
       select c.id, c.queued_at
         from public.chats c
        where c.status in ('waiting', 'assigned') and c.queued_at < now() - v_max_wait
+         and not exists (select 1 from private.wait_alerts w where w.chat_id = c.id and w.queued_at = c.queued_at)
+       order by c.queued_at
+       limit 500
       on conflict (chat_id, queued_at) do nothing
       returning chat_id, queued_at)
     select c.id, c.status, n.queued_at, c.fictional_user_id, f.language

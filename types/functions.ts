@@ -230,8 +230,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Take the oldest waiting chat
-         * @description Assigns the oldest waiting chat to the calling operator. `{}` or an empty body. Answers `{"chat": null}` when nothing waits.
+         * Take the next waiting chat in one of the operator's languages
+         * @description Assigns the calling operator a waiting chat in one of its languages: the one it let go of within settings.continuity_window, else the oldest. `{}` or an empty body. Answers `{"chat": null}` when nothing it writes waits.
          */
         post: {
             parameters: {

@@ -452,8 +452,10 @@ revoke all on table private.wait_alerts from public, anon, authenticated, servic
 -- Reports on the admin topic (event wait_alert) every chat whose real user has waited for a reply
 -- longer than settings.max_wait (waiting, or assigned and unanswered: queued_at older than that),
 -- once per wait: {"chat_id", "status", "queued_at", "waited_seconds", "max_wait_seconds",
--- "fictional_user_id", "language"}. Returns how many it reported. Called every minute by the
--- wait-alerts job as postgres; security definer like the other broadcasts.
+-- "fictional_user_id", "language"}. At most 500 a run, the longest waits first (a backlog is
+-- reported over the next minutes rather than in one burst; the dashboard's waiting_over_max counts
+-- them all at once). Returns how many it reported. Called every minute by the wait-alerts job as
+-- postgres; security definer like the other broadcasts.
 create function private.report_long_waits()
 returns integer
 language plpgsql
@@ -475,6 +477,9 @@ begin
       select c.id, c.queued_at
         from public.chats c
        where c.status in ('waiting', 'assigned') and c.queued_at < now() - v_max_wait
+         and not exists (select 1 from private.wait_alerts w where w.chat_id = c.id and w.queued_at = c.queued_at)
+       order by c.queued_at
+       limit 500
       on conflict (chat_id, queued_at) do nothing
       returning chat_id, queued_at)
     select c.id, c.status, n.queued_at, c.fictional_user_id, f.language

@@ -70,10 +70,11 @@ const operatorErrors = {
 export const routes = {
   assign: postRoute({
     path: "/",
-    summary: "Take the oldest waiting chat",
+    summary: "Take the next waiting chat in one of the operator's languages",
     description:
-      "Assigns the oldest waiting chat to the calling operator. `{}` or an empty body. " +
-      'Answers `{"chat": null}` when nothing waits.',
+      "Assigns the calling operator a waiting chat in one of its languages: the one it let go of " +
+      "within settings.continuity_window, else the oldest. `{}` or an empty body. " +
+      'Answers `{"chat": null}` when nothing it writes waits.',
     security: security.user,
     body: assignRequest,
     bodyRequired: false,
