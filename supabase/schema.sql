@@ -5389,6 +5389,12 @@ CREATE INDEX idx_chats_idle_detection ON public.operator_activity USING btree (l
 CREATE INDEX idx_chats_language_queue ON public.chats USING btree (language, queued_at, id) WHERE (status = 'waiting'::text);
 
 --
+-- Name: idx_chats_unanswered; Type: INDEX; Schema: public; Owner: postgres
+--
+
+CREATE INDEX idx_chats_unanswered ON public.chats USING btree (queued_at) WHERE ((status = ANY (ARRAY['waiting'::text, 'assigned'::text])) AND (queued_at IS NOT NULL));
+
+--
 -- Name: idx_credit_adjustments_user_created; Type: INDEX; Schema: public; Owner: postgres
 --
 
@@ -6596,15 +6602,34 @@ ALTER TABLE private.payment_verify_calls OWNER TO postgres;
 --
 
 CREATE FUNCTION api_private.payments_to_reconcile(p_limit integer) RETURNS jsonb
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+  v_references jsonb;
+begin
+  update public.transactions t
+     set status = 'failed', failure_reason = 'expired'
+   where t.status = 'pending' and t.created_at < now() - interval '24 hours'
+     and exists (select 1 from private.reconciliation_checks c where c.transaction_id = t.id);
+
+  with picked as (
+    select t.id, t.reference, t.created_at
+      from public.transactions t
+      left join private.reconciliation_checks c on c.transaction_id = t.id
+     where t.status = 'pending' and t.created_at < now() - interval '10 minutes'
+     order by c.checked_at nulls first, t.created_at, t.id
+     limit least(greatest(coalesce(p_limit, 100), 1), 100)
+  ), noted as (
+    insert into private.reconciliation_checks (transaction_id, checked_at)
+    select p.id, now() from picked p
+    on conflict (transaction_id) do update set checked_at = excluded.checked_at
+  )
   select coalesce(jsonb_agg(p.reference order by p.created_at, p.id), '[]'::jsonb)
-    from (select t.reference, t.created_at, t.id
-            from public.transactions t
-           where t.status = 'pending' and t.created_at < now() - interval '10 minutes'
-           order by t.created_at, t.id
-           limit least(greatest(coalesce(p_limit, 100), 1), 100)) p;
+    into v_references
+    from picked p;
+  return v_references;
+end;
 $$;
 
 
@@ -7007,7 +7032,7 @@ begin
   end if;
   v_id := api_private.topic_uuid(p_topic, 'operator:');
   if v_id is not null then
-    return v_id = v_uid and exists (select 1 from public.operators o where o.id = v_uid);
+    return v_id = v_uid and exists (select 1 from public.operators o where o.id = v_uid and o.is_active);
   end if;
   if p_topic = 'operators:queue' then
     return exists (select 1 from public.operators o where o.id = v_uid and o.is_active);
@@ -7056,6 +7081,32 @@ CREATE TABLE private.reconciliation_alerts (
 
 
 ALTER TABLE private.reconciliation_alerts OWNER TO postgres;
+
+--
+-- Name: reconciliation_checks reconciliation_checks_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.reconciliation_checks
+    ADD CONSTRAINT reconciliation_checks_pkey PRIMARY KEY (transaction_id);
+
+--
+-- Name: reconciliation_checks reconciliation_checks_transaction_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.reconciliation_checks
+    ADD CONSTRAINT reconciliation_checks_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES public.transactions(id) ON DELETE CASCADE;
+
+--
+-- Name: reconciliation_checks; Type: TABLE; Schema: private; Owner: postgres
+--
+
+CREATE TABLE private.reconciliation_checks (
+    transaction_id uuid NOT NULL,
+    checked_at timestamp with time zone NOT NULL
+);
+
+
+ALTER TABLE private.reconciliation_checks OWNER TO postgres;
 
 --
 -- Name: record_admin_action(text, text, uuid, jsonb); Type: FUNCTION; Schema: private; Owner: postgres

@@ -89,6 +89,12 @@ create index idx_chats_language_queue
 create index idx_chats_active_last_message
   on public.chats (last_message_at) where status <> 'closed';
 
+-- Real users waiting for a reply (held or not): the wait alerts' minute job and the dashboard's
+-- waiting_over_max (`status in ('waiting', 'assigned') and queued_at < now() - max_wait`); an
+-- answered chat's queued_at is null, so the index holds only the unanswered.
+create index idx_chats_unanswered
+  on public.chats (queued_at) where status in ('waiting', 'assigned') and queued_at is not null;
+
 create index idx_chats_fictional_user_id on public.chats (fictional_user_id);
 
 create table public.chat_assignments (

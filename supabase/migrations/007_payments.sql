@@ -800,21 +800,52 @@ create table private.reconciliation_alerts (
 insert into private.reconciliation_alerts (id) values (true);
 revoke all on table private.reconciliation_alerts from public, anon, authenticated, service_role;
 
--- The references of the transactions pending for more than 10 minutes, oldest first, at most
--- p_limit (1 to 100). Called through public.payments_to_reconcile by service_role.
+-- When the reconciliation last asked Paystack about each pending transaction, so that the
+-- transactions Paystack keeps answering unhelpfully (an amount that never matches, a reference it
+-- keeps failing on) go to the back of the next run instead of taking its 100 places for ever.
+create table private.reconciliation_checks (
+  transaction_id uuid primary key references public.transactions (id) on delete cascade,
+  checked_at timestamptz not null
+);
+revoke all on table private.reconciliation_checks from public, anon, authenticated, service_role;
+
+-- The references of up to p_limit (1 to 100) transactions pending for more than 10 minutes: those
+-- never checked first, then the ones checked longest ago, oldest checkout first; each is noted as
+-- checked now. Before that, a transaction still pending a day after its checkout that the
+-- reconciliation has already asked about at least once is marked failed (failure_reason
+-- 'expired', SPEC 16), whatever Paystack said: a later matching charge.success or verify still
+-- credits it, once. Called through public.payments_to_reconcile by service_role.
 create function api_private.payments_to_reconcile(p_limit integer)
 returns jsonb
-language sql
-stable
+language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+  v_references jsonb;
+begin
+  update public.transactions t
+     set status = 'failed', failure_reason = 'expired'
+   where t.status = 'pending' and t.created_at < now() - interval '24 hours'
+     and exists (select 1 from private.reconciliation_checks c where c.transaction_id = t.id);
+
+  with picked as (
+    select t.id, t.reference, t.created_at
+      from public.transactions t
+      left join private.reconciliation_checks c on c.transaction_id = t.id
+     where t.status = 'pending' and t.created_at < now() - interval '10 minutes'
+     order by c.checked_at nulls first, t.created_at, t.id
+     limit least(greatest(coalesce(p_limit, 100), 1), 100)
+  ), noted as (
+    insert into private.reconciliation_checks (transaction_id, checked_at)
+    select p.id, now() from picked p
+    on conflict (transaction_id) do update set checked_at = excluded.checked_at
+  )
   select coalesce(jsonb_agg(p.reference order by p.created_at, p.id), '[]'::jsonb)
-    from (select t.reference, t.created_at, t.id
-            from public.transactions t
-           where t.status = 'pending' and t.created_at < now() - interval '10 minutes'
-           order by t.created_at, t.id
-           limit least(greatest(coalesce(p_limit, 100), 1), 100)) p;
+    into v_references
+    from picked p;
+  return v_references;
+end;
 $$;
 
 -- The references reconcile-payments checks next. See api_private.payments_to_reconcile.

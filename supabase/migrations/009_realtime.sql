@@ -99,7 +99,7 @@ begin
   end if;
   v_id := api_private.topic_uuid(p_topic, 'operator:');
   if v_id is not null then
-    return v_id = v_uid and exists (select 1 from public.operators o where o.id = v_uid);
+    return v_id = v_uid and exists (select 1 from public.operators o where o.id = v_uid and o.is_active);
   end if;
   if p_topic = 'operators:queue' then
     return exists (select 1 from public.operators o where o.id = v_uid and o.is_active);
@@ -274,6 +274,11 @@ comment on table private.queue_counters is
   'Waiting chats by slot (sum = the queue length); pending marks a slot whose transaction will '
   'broadcast operators:queue when it commits.';
 insert into private.queue_counters (slot) select s from generate_series(0, 63) as s;
+-- Applied to a database that already has waiting chats (after a rollback of this file that kept
+-- the chats, or on a project with data), the count starts from them.
+update private.queue_counters
+   set waiting = (select count(*) from public.chats c where c.status = 'waiting')
+ where slot = 0;
 revoke all on table private.queue_counters from public, anon, authenticated, service_role;
 
 -- Notes a chat entering or leaving the queue: adds ±1 to the transaction's delta and, the first

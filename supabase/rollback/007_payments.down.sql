@@ -1,6 +1,6 @@
 -- Undoes 007_payments.sql: drops the payment RPCs and helpers, and credit_packages (with the four
 -- packages), transactions, paystack_events, payment_disputes, payment_reconciliation_runs and the
--- private tables of verify calls and reconciliation alerts, with all their rows.
+-- private tables of verify calls, reconciliation checks and alerts, with all their rows.
 
 begin;
 
@@ -19,6 +19,7 @@ drop function private.paystack_subunits(jsonb);
 
 drop table
   private.reconciliation_alerts,
+  private.reconciliation_checks,
   public.payment_reconciliation_runs,
   private.payment_verify_calls,
   public.payment_disputes,

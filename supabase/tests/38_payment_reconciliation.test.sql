@@ -5,7 +5,7 @@
 -- only, anon and signed-in users nothing.
 begin;
 set local search_path = extensions, public;
-select plan(36);
+select plan(42);
 \ir fixtures/helpers.psql
 
 select tests.create_real_user('rita', age => 31);
@@ -35,7 +35,9 @@ $$;
 select is(public.payments_to_reconcile(100),
   '["ref-38-stale", "ref-38-paid", "ref-38-declined", "ref-38-abandoned", "ref-38-reversed", "ref-38-ongoing", "ref-38-unknown"]'::jsonb,
   'pending for more than 10 minutes, oldest first; a recent checkout waits');
+delete from private.reconciliation_checks; -- each call notes what it took; start again
 select is(public.payments_to_reconcile(2), '["ref-38-stale", "ref-38-paid"]'::jsonb, 'at most p_limit');
+delete from private.reconciliation_checks;
 select is(jsonb_array_length(public.payments_to_reconcile(1000)), 7, 'and never more than 100 (capped)');
 
 -- How each state settles -----------------------------------------------------------------------------
@@ -89,6 +91,30 @@ select is(public.settle_payment('ref-38-declined', pg_temp.paystack('ref-38-decl
   'a failed one is still credited if Paystack later says it was paid');
 select is(public.settle_payment('ref-38-nobody', null) ->> 'outcome', 'unknown_reference', 'an unknown reference changes nothing');
 select is(public.payments_to_reconcile(100), '["ref-38-ongoing"]'::jsonb, 'only what Paystack still processes is left');
+
+-- Nothing stays pending for ever, and nothing blocks the others -----------------------------------------
+-- ref-38-ongoing was checked just now (the call above); stuck was checked a minute before; fresh never.
+insert into public.transactions (real_user_id, reference, amount, currency, credits, created_at) values
+  (tests.get_user_id('rita'), 'ref-38-stuck', 45000, 'KES', 55, now() - interval '60 minutes'),
+  (tests.get_user_id('rita'), 'ref-38-fresh', 45000, 'KES', 55, now() - interval '20 minutes'),
+  (tests.get_user_id('rita'), 'ref-38-old-mismatch', 45000, 'KES', 55, now() - interval '25 hours'),
+  (tests.get_user_id('rita'), 'ref-38-old-unchecked', 45000, 'KES', 55, now() - interval '26 hours');
+insert into private.reconciliation_checks (transaction_id, checked_at)
+select id, now() - interval '1 minute' from public.transactions where reference in ('ref-38-stuck', 'ref-38-old-mismatch');
+select is(public.payments_to_reconcile(1), '["ref-38-old-unchecked"]'::jsonb,
+  'a transaction never asked about comes first');
+select results_eq(
+  $$select reference, status, failure_reason from public.transactions
+     where reference in ('ref-38-old-mismatch', 'ref-38-old-unchecked') order by reference$$,
+  $$values ('ref-38-old-mismatch'::text, 'failed'::text, 'expired'::text), ('ref-38-old-unchecked', 'pending', null)$$,
+  'pending a day after checkout and asked about already (say Paystack keeps reporting the wrong amount): failed; never asked yet: asked first');
+select is(public.payments_to_reconcile(1), '["ref-38-fresh"]'::jsonb, 'then the others never asked about');
+select is(public.payments_to_reconcile(1), '["ref-38-stuck"]'::jsonb,
+  'then those asked about longest ago: a reference Paystack keeps failing on goes to the back');
+select is(public.payments_to_reconcile(100), '["ref-38-stuck", "ref-38-fresh", "ref-38-ongoing"]'::jsonb,
+  'every pending one still has its turn (asked about at the same time: oldest checkout first)');
+select is((select status from public.transactions where reference = 'ref-38-old-unchecked'), 'failed',
+  'once asked about and still pending a day after checkout, it is failed at the next run');
 
 -- The record of each run and the failing-streak alert ------------------------------------------------
 delete from public.payment_reconciliation_runs;
