@@ -15,6 +15,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { asUser } from "../support/stack.ts";
 
 const dbUrl: string = process.env.DB_URL ?? (await import("../support/stack.ts")).stack.dbUrl;
 
@@ -43,23 +44,6 @@ async function connect(): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: dbUrl });
   await client.connect();
   return client;
-}
-
-/** One transaction as a signed-in user, set up the way PostgREST sets up every request. */
-async function asUser<T>(client: pg.Client, userId: string, work: () => Promise<T>): Promise<T> {
-  await client.query("begin");
-  try {
-    await client.query("set local role authenticated");
-    await client.query("select set_config('request.jwt.claims', $1, true)", [
-      JSON.stringify({ sub: userId, role: "authenticated", aud: "authenticated" }),
-    ]);
-    const result = await work();
-    await client.query("commit");
-    return result;
-  } catch (error) {
-    await client.query("rollback");
-    throw error;
-  }
 }
 
 beforeAll(async () => {

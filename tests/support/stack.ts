@@ -112,6 +112,20 @@ export async function beginAs(client: pg.Client, userId: string): Promise<void> 
   ]);
 }
 
+/** One transaction as the signed-in user (as PostgREST sets up a request): committed when `work`
+ * resolves, rolled back when it throws. */
+export async function asUser<T>(client: pg.Client, userId: string, work: () => Promise<T>): Promise<T> {
+  await beginAs(client, userId);
+  try {
+    const result = await work();
+    await client.query("commit");
+    return result;
+  } catch (error) {
+    await client.query("rollback");
+    throw error;
+  }
+}
+
 /** Resolves once the backend `pid` waits for a lock. */
 export async function waitsForLock(pid: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
