@@ -141,10 +141,11 @@ export async function runTests({ root, args = [] }) {
     record("deno", checks.length - failed, failed, true);
   }
 
-  // 6-7. Beside the main suites, on stacks of their own: the legacy-key pass and the bench smoke.
-  //      Each waits for nothing of the main pass, and its output is kept and printed at the end,
-  //      so the whole run takes about as long as the main suites.
-  const sideline = runSideline({ bin, root, wants, record });
+  // 6-7. Beside the main suites, on stacks of their own: the legacy-key pass and the bench smoke,
+  //      started once the main stack is up (a fresh clone has no supabase/signing_keys.json until
+  //      a stack makes it, and the Supabase CLI reads it on every migration); their output is kept
+  //      and printed at the end, so the whole run takes about as long as the main suites.
+  let sideline = null;
 
   // 2. A throwaway stack.
   let stack;
@@ -157,6 +158,7 @@ export async function runTests({ root, args = [] }) {
       log: (line) => console.log(`[stack] ${line}`),
     });
     console.log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s at ${stack.apiUrl}`);
+    sideline = runSideline({ bin, root, wants, record });
 
     // 3. pgTAP, as the superuser, on the migrated and seeded database.
     if (wants("pgtap")) {
@@ -196,7 +198,7 @@ export async function runTests({ root, args = [] }) {
   }
 
   // 6-7. What ran beside the main suites (the legacy-key pass and the bench smoke), printed now.
-  const side = await sideline;
+  const side = await (sideline ?? runSideline({ bin, root, wants, record }));
   for (const { title, output } of side) {
     heading(title);
     process.stdout.write(output);
