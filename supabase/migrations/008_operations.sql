@@ -540,6 +540,11 @@ begin
         format('The operator is %s; only active, available operators take chats.',
                case when v_operator.is_active then v_operator.status else 'deactivated' end));
     end if;
+    -- An operator only ever writes in its languages, whoever hands it the chat.
+    if not (v_chat.language = any (v_operator.languages)) then
+      perform errors.raise_error('operator_unavailable',
+        format('The operator does not write %s, the language of this chat.', v_chat.language));
+    end if;
     select count(*) into v_held
       from public.chat_assignments a
      where a.operator_id = p_operator_id and a.released_at is null;

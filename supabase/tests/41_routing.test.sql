@@ -5,7 +5,7 @@
 -- and counted in the dashboard; first_reply_seconds is the median per day.
 begin;
 set local search_path = extensions, public;
-select plan(37);
+select plan(39);
 \ir fixtures/helpers.psql
 
 -- The queue is global: start from no chats at all (seed data included; rolled back at the end).
@@ -60,6 +60,11 @@ select tests.create_chat('rita', 'Eng B', status => 'waiting', queued_at => now(
 select tests.authenticate_as('dora');
 select is(public.assign_chat_to_operator(), null::uuid,
   'an operator whose languages no waiting chat writes is handed nothing, though chats wait');
+select tests.authenticate_as('adam');
+select throws_ok($$select public.admin_reassign_chat(tests.get_chat_id('ruth', 'Fra A'), tests.get_user_id('dora'))$$,
+  'PT409', 'operator_unavailable', 'an admin cannot hand a French chat to an operator who writes only German');
+select is((select count(*)::int from public.chat_assignments where chat_id = tests.get_chat_id('ruth', 'Fra A')), 0,
+  'and the chat still waits, held by nobody');
 select tests.authenticate_as('olga');
 select is(public.assign_chat_to_operator(), tests.get_chat_id('ruth', 'Eng A'),
   'an English operator skips the older French chat and takes the oldest English one');
