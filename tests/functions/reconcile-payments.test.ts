@@ -6,29 +6,14 @@
 // another, so this file's tests run in order, each settling its own transactions before the next;
 // the cron job is paused meanwhile, so that its tick does not race the runs the tests make.
 // A transaction is made "pending for more than 10 minutes" by moving its created_at back.
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { FunctionsHttpError } from "@supabase/supabase-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deliver, fakePaystack } from "../support/paystack.ts";
 import { accessToken, anonClient, closeDb, db, stack, userClient } from "../support/stack.ts";
 
 const buyer = randomUUID();
 let popular: { id: string; price: number; credits: number; bonus_credits: number };
-
-async function fakePaystack(path: string, body: unknown = {}) {
-  const response = await fetch(`${stack.paystackApiUrl}/__fake${path}`, { method: "POST", body: JSON.stringify(body) });
-  expect(response.status).toBe(200);
-  return response.json();
-}
-
-/** Delivers a webhook call as Paystack does: raw JSON body, HMAC-SHA512 of it in a header. */
-function deliver(body: string) {
-  const signature = createHmac("sha512", stack.paystackSecretKey).update(body).digest("hex");
-  return fetch(`${stack.functionsUrl}/paystack-webhook`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-paystack-signature": signature },
-    body,
-  });
-}
 
 /** A checkout by the buyer through credits-checkout, its created_at moved back `minutes`. */
 async function pendingCheckout(minutes = 11): Promise<string> {
@@ -138,7 +123,7 @@ describe("reconcile-payments", () => {
 
     const late = await deliver(JSON.stringify(event));
     expect(late.status).toBe(200);
-    expect((await late.json()).outcome).toBe("duplicate");
+    expect(late.body.outcome).toBe("duplicate");
     expect(await balance()).toBe(before + 55);
     expect(await events(reference)).toEqual([{ event: "charge.success", outcome: "credited", deliveries: 2, source: "verify" }]);
 

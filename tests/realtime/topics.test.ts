@@ -5,9 +5,10 @@
 //
 // The assignment queue is global: the test's chats are queued far in the past so that assign-chat
 // takes them, and every chat the test made is deleted after each test.
-import { createHmac, randomUUID } from "node:crypto";
-import { FunctionsHttpError, type RealtimeChannel, type SupabaseClient } from "@supabase/supabase-js";
+import { randomUUID } from "node:crypto";
+import type { RealtimeChannel, SupabaseClient } from "@supabase/supabase-js";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { deliver, fakePaystack, invokeAs } from "../support/paystack.ts";
 import { accessToken, anonClient, closeDb, db, stack, userClient } from "../support/stack.ts";
 import {
   closeClients,
@@ -109,14 +110,6 @@ async function write(userId: string, chatId: string, content: string): Promise<R
   const { data, error } = await userClient(userId).rpc("send_message", { p_chat_id: chatId, p_content: content });
   expect(error).toBeNull();
   return data;
-}
-
-/** Calls an Edge Function as a signed-in user through supabase-js; status and JSON body. */
-async function invokeAs(userId: string, path: string, body: unknown = {}) {
-  const { data, error } = await userClient(userId).functions.invoke(path, { body });
-  if (error instanceof FunctionsHttpError) return { status: error.context.status as number, body: await error.context.json() };
-  expect(error).toBeNull();
-  return { status: 200, body: data };
 }
 
 /** The real user writes in the chat, which is then first in the queue. */
@@ -407,18 +400,9 @@ describe.each(["1.0.0", "2.0.0"] as Vsn[])("the app's topics over vsn %s", (vsn)
 
     const checkout = await invokeAs(realUser, "credits-checkout", { package_id: popularPackage.id });
     expect(checkout.status).toBe(200);
-    const paid = await fetch(`${stack.paystackApiUrl}/__fake/transactions/${checkout.body.reference}/pay`, { method: "POST", body: "{}" });
-    expect(paid.status).toBe(200);
-    const event = JSON.stringify(await paid.json());
-    const webhook = await fetch(`${stack.functionsUrl}/paystack-webhook`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "x-paystack-signature": createHmac("sha512", stack.paystackSecretKey).update(event).digest("hex"),
-      },
-      body: event,
-    });
-    expect(await webhook.json()).toEqual({ received: true, outcome: "credited" });
+    const event = await fakePaystack(`/transactions/${checkout.body.reference}/pay`);
+    const webhook = await deliver(JSON.stringify(event));
+    expect(webhook.body).toEqual({ received: true, outcome: "credited" });
 
     await until(() => ofEvent(mine.received, "balance").length, "the balance at the user");
     await until(() => ofEvent(watcher.received, "balance").length, "the balance at the admin");

@@ -53,7 +53,7 @@ export async function balance(userId: string): Promise<number> {
 }
 
 /** Calls a function as a signed-in user through supabase-js: status, JSON body and headers. */
-export async function invokeAs(userId: string, name: string, body: unknown) {
+export async function invokeAs(userId: string, name: string, body: unknown = {}) {
   const { data, error, response } = await userClient(userId).functions.invoke(name, { body });
   if (error instanceof FunctionsHttpError) {
     const context = error.context as Response;
