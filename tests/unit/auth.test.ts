@@ -11,6 +11,7 @@ import {
   sameSecret,
 } from "../../supabase/functions/_shared/auth.ts";
 import { handleError } from "../../supabase/functions/_shared/errors.ts";
+import { createVerifiedTokens } from "../../supabase/functions/_shared/verified-tokens.ts";
 import { generateSigningKey, signToken, userClaims } from "../support/tokens.ts";
 
 const LEGACY_SECRET = "legacy-secret-with-at-least-32-characters";
@@ -84,6 +85,58 @@ describe("user tokens against an inline JWKS (SUPABASE_JWKS)", () => {
     const { status, body } = await call(apps[kind](), header());
     expect(status).toBe(401);
     expect(body.error.code).toBe("unauthorized");
+  });
+});
+
+describe("verified tokens are remembered until they expire (verified-tokens.ts)", () => {
+  const auth = () => appWith(createUserAuth({ SUPABASE_URL: projectUrl, SUPABASE_JWKS: key.jwks }));
+
+  it("refuses the same claims under another signature after accepting the real token", async () => {
+    const app = auth();
+    const token = signToken(userClaims(userId), { jwk: key.jwk });
+    expect((await call(app, `Bearer ${token}`)).status).toBe(200);
+    const [header, payload] = token.split(".");
+    const forged = `${header}.${payload}.${signToken(userClaims(userId), { jwk: impostor.jwk }).split(".")[2]}`;
+    expect((await call(app, `Bearer ${forged}`)).status).toBe(401);
+    expect((await call(app, `Bearer ${token}`)).status).toBe(200);
+  });
+
+  it("refuses a remembered token once it has expired", async () => {
+    const app = auth();
+    const token = signToken(userClaims(userId, { exp: Math.floor(Date.now() / 1000) + 1 }), { jwk: key.jwk });
+    expect((await call(app, `Bearer ${token}`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1100));
+    const { status, body } = await call(app, `Bearer ${token}`);
+    expect(status).toBe(401);
+    expect(body.error.message).toMatch(/expired/);
+  });
+
+  let clock = 0;
+  const payload = (exp?: number) => ({ sub: userId, role: "authenticated", ...(exp === undefined ? {} : { exp }) });
+  // [what, steps: remember (token, exp in s) or get (token, expected), at clock ms]
+  type Step = ["remember", string, number | undefined, number] | ["get", string, boolean, number];
+  const cases: Array<[string, Step[]]> = [
+    ["answers a token until its exp", [["remember", "a", 10, 0], ["get", "a", true, 9999], ["get", "a", false, 10000]]],
+    ["answers a token at most maxAgeMs (60 s here)", [["remember", "a", 3600, 0], ["get", "a", true, 59999], ["get", "a", false, 60000]]],
+    ["does not keep a token without exp", [["remember", "a", undefined, 0], ["get", "a", false, 0]]],
+    ["does not keep an expired token", [["remember", "a", 5, 6000], ["get", "a", false, 6000]]],
+    ["knows nothing of a token never remembered", [["remember", "a", 10, 0], ["get", "b", false, 0]]],
+    ["drops the oldest beyond its capacity (2 here)", [
+      ["remember", "a", 10, 0], ["remember", "b", 10, 0], ["remember", "c", 10, 0],
+      ["get", "a", false, 1], ["get", "b", true, 1], ["get", "c", true, 1],
+    ]],
+    ["keeps a token remembered again as the newest", [
+      ["remember", "a", 10, 0], ["remember", "b", 10, 0], ["remember", "a", 10, 0], ["remember", "c", 10, 0],
+      ["get", "a", true, 1], ["get", "b", false, 1],
+    ]],
+  ];
+  it.each(cases)("%s", (_name, steps) => {
+    const tokens = createVerifiedTokens({ capacity: 2, maxAgeMs: 60000, now: () => clock });
+    for (const step of steps) {
+      clock = step[3];
+      if (step[0] === "remember") tokens.remember(step[1], payload(step[2]));
+      else expect(tokens.get(step[1]) !== null).toBe(step[2]);
+    }
   });
 });
 

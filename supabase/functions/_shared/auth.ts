@@ -7,6 +7,8 @@
 //   and cached (https only, except on a loopback host). An HS256 token is accepted only when
 //   LEGACY_JWT_SECRET is configured (a project still on, or moving off, the legacy secret). The
 //   token must name a user (`sub`) with role `authenticated` and carry `exp` (GoTrue always sets it).
+//   A verified token is not verified again until it expires (verified-tokens.ts: PostgREST's JWT
+//   cache, for the functions).
 // - The idle sweeper takes a secret key (any of SUPABASE_SECRET_KEYS) or the legacy service-role
 //   key, in `apikey` or `Authorization: Bearer`, compared in constant time.
 // - The webhook takes only a Paystack signature (signature.ts).
@@ -27,6 +29,7 @@ import {
 } from "jose";
 import { ApiError } from "./errors.ts";
 import type { JsonWebKeySet } from "./env.ts";
+import { createVerifiedTokens } from "./verified-tokens.ts";
 
 export type Caller = {
   token: string;
@@ -79,11 +82,14 @@ export type UserAuthConfig = {
 const TOKEN_ERRORS =
   /^ERR_(JWT_|JWS_|JWKS_NO_MATCHING_KEY|JWKS_MULTIPLE_MATCHING_KEYS|JOSE_ALG_NOT_ALLOWED|JOSE_NOT_SUPPORTED)/;
 
+/** How long fetched signing keys, and tokens verified with them, are trusted without asking again. */
+const JWKS_CACHE_MS = 10 * 60 * 1000;
+
 /** Verifies user access tokens as described above; one per function instance (keys are cached). */
 export function createUserAuth(config: UserAuthConfig) {
   const remoteKeys = () =>
     createRemoteJWKSet(jwksUrl(config.SUPABASE_URL), {
-      cacheMaxAge: 10 * 60 * 1000,
+      cacheMaxAge: JWKS_CACHE_MS,
       cooldownDuration: 30 * 1000,
       timeoutDuration: 5000,
     });
@@ -119,7 +125,18 @@ export function createUserAuth(config: UserAuthConfig) {
     return (await jwtVerify(token, fetchedKeys!, asymmetric)).payload;
   }
 
+  // Tokens verified before (signature, audience, exp) are not verified again until they expire.
+  const verified = createVerifiedTokens({ maxAgeMs: JWKS_CACHE_MS });
+
   async function verify(token: string): Promise<JWTPayload> {
+    const known = verified.get(token);
+    if (known) return known;
+    const payload = await verifyToken(token);
+    verified.remember(token, payload);
+    return payload;
+  }
+
+  async function verifyToken(token: string): Promise<JWTPayload> {
     let header;
     try {
       header = decodeProtectedHeader(token);
