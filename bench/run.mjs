@@ -10,15 +10,22 @@
 //   npm run bench -- --quick               tiny sizes, a few seconds of load: the smoke run
 //   npm run bench -- --messages 10000000   the largest history size (default below)
 //   npm run bench -- --out DIR             write latest.json / latest.svg there (any run)
+//   npm run bench -- --capacity            every section, then the capacity table (docs/capacity.md)
+//
+// Every load is timed for CPU too (lib/cpu.mjs): each row gets `cpu_ms_per_op` by process group,
+// and a run that writes bench/results/ writes docs/capacity.md from the same rows (lib/capacity.mjs);
+// with --out DIR, --capacity writes DIR/capacity.md instead.
 //
 // Exits non-zero if a measured call failed or a check after a load did not hold (never because a
 // target was missed: targets are read from the table, the JSON and the chart).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import pg from "pg";
 import { StackError, startThrowawayStack } from "../local/stack/stack.mjs";
 import { createFixtures } from "./fixtures.mjs";
+import { renderCapacityDoc } from "./lib/capacity.mjs";
+import { createCpuSampler, setCpuSampler } from "./lib/cpu.mjs";
 import { benchRealtime } from "./realtime.mjs";
 import {
   benchDiscovery,
@@ -59,6 +66,7 @@ export const SIZES = {
     httpSeconds: 2,
     httpRounds: 2,
     webhookReferences: 40000,
+    webhookBuyers: 1000,
     sweepChats: 10000,
     sweepReps: 3,
     profiles: [10000, 100000, 1000000],
@@ -80,6 +88,7 @@ export const SIZES = {
     httpSeconds: 0.5,
     httpRounds: 1,
     webhookReferences: 5000,
+    webhookBuyers: 50,
     sweepChats: 200,
     sweepReps: 1,
     profiles: [1000, 5000],
@@ -94,10 +103,11 @@ export const SIZES = {
 
 /** The options of a run from its arguments. Throws on what it does not know. */
 export function parseArgs(args) {
-  const options = { sections: [], quick: false, messages: null, out: null };
+  const options = { sections: [], quick: false, messages: null, out: null, capacity: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--quick") options.quick = true;
+    else if (arg === "--capacity") options.capacity = true;
     else if (arg === "--messages") options.messages = Number(args[++i]);
     else if (arg === "--out") options.out = args[++i];
     else if (arg.startsWith("-")) throw new Error(`unknown option ${arg}`);
@@ -107,6 +117,9 @@ export function parseArgs(args) {
   if (options.messages !== null && !(Number.isInteger(options.messages) && options.messages >= 100)) {
     throw new Error("--messages wants a whole number of at least 100");
   }
+  // The table needs the messages, functions, webhook, discovery and history rows, and the Data
+  // API's (rest): in practice every section, and a run whose latest.json it can be made again from.
+  if (options.capacity && options.sections.length) throw new Error("--capacity runs every section: leave the sections out");
   return options;
 }
 
@@ -127,6 +140,16 @@ async function machine(db) {
     load_average: Number(loadavg()[0].toFixed(2)),
     date: new Date().toISOString(),
   };
+}
+
+/**
+ * Where the capacity table goes: docs/capacity.md when the results go to bench/results (the
+ * committed run), else `out`/capacity.md with --capacity; null when none is written.
+ */
+export function capacityPath(root, options, out) {
+  if (!out) return null;
+  if (out === join(root, "bench", "results")) return join(root, "docs", "capacity.md");
+  return options.capacity ? join(out, "capacity.md") : null;
 }
 
 /** Writes latest.json (machine and rows, exactly) and latest.svg into `dir`. */
@@ -169,13 +192,22 @@ export async function runBench({ root, args = [], onResult } = {}) {
       root,
       prefix: "fantooo-bench-",
       functionsDb: "direct",
+      // As many connections to Postgres as the load has clients, so that a function over HTTP and
+      // its own SQL call (pgbench, as many clients) meet the database with the same concurrency.
+      functionsEnv: { FUNCTIONS_DB_POOL_SIZE: String(size.clients) },
       log: (line) => console.log(`[stack] ${line}`),
     });
     console.log(`[bench] stack up in ${((Date.now() - started) / 1000).toFixed(1)} s at ${stack.apiUrl}`);
+    // CPU per process group of every load from here on (lib/cpu.mjs): an idle window before each.
+    const sampler = createCpuSampler({ postgresDataDir: stack.cluster.dataDir, idleMs: options.quick ? 100 : 500 });
+    setCpuSampler(sampler);
     db = new pg.Client({ connectionString: stack.dbUrl });
     await db.connect();
     info = await machine(db);
     const fixtures = await createFixtures(db, size);
+    // The stack's own background (the Realtime server's WAL polling, pg_cron, the drainer) at rest.
+    const quiet = await sampler?.calibrate(options.quick ? 300 : 2000);
+    if (quiet) console.log(`[bench] CPU of the idle stack: ${Object.entries(quiet).filter(([, r]) => r > 0).map(([g, r]) => `${g} ${(r * 100).toFixed(1)}%`).join(", ") || "none"}`);
     for (const section of chosen) {
       const at = Date.now();
       console.log(`[bench] ${section}…`);
@@ -186,6 +218,7 @@ export async function runBench({ root, args = [], onResult } = {}) {
     console.error(`[bench] ${error instanceof StackError ? error.message : error.stack}`);
     ok = false;
   } finally {
+    setCpuSampler(null);
     await db?.end().catch(() => {});
     await stack?.stop();
     stack?.remove();
@@ -203,6 +236,15 @@ export async function runBench({ root, args = [], onResult } = {}) {
     writeResults(out, { machine: info, rows });
     if (plans.length) writePlans(join(out, "explain.txt"), plans);
     console.log(`[bench] wrote ${join(out, "latest.json")} and latest.svg`);
+    const capacityFile = capacityPath(root, options, out);
+    const page = capacityFile && renderCapacityDoc({ machine: info, rows: rows.map(publicRow) });
+    if (page) {
+      mkdirSync(dirname(capacityFile), { recursive: true });
+      writeFileSync(capacityFile, page);
+      console.log(`[bench] wrote ${capacityFile}`);
+    } else if (options.capacity) {
+      console.error("[bench] no CPU figures were measured (no /proc?): the capacity table was not written");
+    }
   }
   onResult?.({ machine: info, rows });
   return ok ? 0 : 1;

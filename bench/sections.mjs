@@ -7,20 +7,26 @@ import { join } from "node:path";
 import { userAccessToken } from "../local/stack/keys.mjs";
 import { freePort } from "../local/stack/stack.mjs";
 import { claims, loadInBatches } from "./fixtures.mjs";
+import { sumCpu } from "./lib/cpu.mjs";
 import { httpLoad } from "./lib/http.mjs";
 import { pgbench } from "./lib/pgbench.mjs";
 import { makeRow } from "./lib/stats.mjs";
 
 const fmt = (n) => n.toLocaleString("en-US");
 
-/** Several runs of the same load as one measurement (ops and seconds summed, latencies pooled). */
+/**
+ * Several runs of the same load as one measurement (ops, seconds and CPU by group summed, latencies
+ * pooled; `cpu` only when every run measured it).
+ */
 export function pool(runs) {
+  const cpu = sumCpu(runs.map((r) => r.cpu));
   return {
     ops: runs.reduce((n, r) => n + r.ops, 0),
     seconds: runs.reduce((n, r) => n + r.seconds, 0),
     latenciesMs: runs.flatMap((r) => r.latenciesMs),
     errors: runs.reduce((n, r) => n + (r.errors ?? 0), 0),
     firstError: runs.find((r) => r.firstError)?.firstError ?? null,
+    ...(cpu ? { cpu } : {}),
   };
 }
 
@@ -249,16 +255,17 @@ async function waitForRpc(url, headers) {
  * measurement per load, in the order given (plus each load's runs, for checks).
  */
 async function interleave(loads, size, { before = async () => {} } = {}) {
-  const run = async (job, durationS) => {
+  // A load is an HTTP job (autocannon) or `sql`: a function of the duration running pgbench.
+  const run = async (load, durationS) => {
     await before();
-    return httpLoad({ ...job, durationS });
+    return load.sql ? load.sql(durationS) : httpLoad({ ...load.job, durationS });
   };
-  for (const { job } of loads) await run(job, size.httpWarmupS);
+  for (const load of loads) await run(load, size.httpWarmupS);
   const runs = loads.map(() => []);
   for (let round = 0; round < size.httpRounds; round++) {
-    for (const [i, { job }] of loads.entries()) runs[i].push(await run(job, size.httpSeconds));
+    for (const [i, load] of loads.entries()) runs[i].push(await run(load, size.httpSeconds));
   }
-  runs[0].push(await run(loads[0].job, size.httpSeconds));
+  runs[0].push(await run(loads[0], size.httpSeconds));
   return runs.map((r, i) => {
     const measurement = pool(r);
     throwOnErrors(loads[i].name, measurement);
@@ -301,16 +308,45 @@ export async function benchRest({ stack, fixtures, size }) {
 }
 
 /**
- * A second functions server beside the stack's, started the same way but with FUNCTIONS_DB=data-api:
- * its functions reach SQL through the Data API (gateway, PostgREST). Used to measure what the
- * direct connection saves.
+ * The pgbench script of one call as a function makes it over its direct connection
+ * (supabase/functions/_shared/db/postgres.ts): in one pipeline ended by one Sync, so one implicit
+ * transaction, the role, the caller's claims, the legacy per-claim settings cleared and the role's
+ * statement_timeout, all transaction-local; then `to_jsonb(<call>)`. Run it with protocol
+ * `extended` (unnamed statements, as the driver's `prepare: false`). `claims`: an SQL expression.
  */
-async function startDataApiFunctions(stack) {
+async function functionCallScript(db, { role, claims, call, from = "" }) {
+  const { rows: [{ timeout }] } = await db.query(`
+    select coalesce((select split_part(c.setting, '=', 2)
+                       from pg_db_role_setting s join pg_roles r on r.oid = s.setrole,
+                            unnest(s.setconfig) c(setting)
+                      where r.rolname = $1 and c.setting like 'statement\\_timeout=%'
+                      order by s.setdatabase desc limit 1),
+                    current_setting('statement_timeout')) as timeout`, [role]);
+  return `\\startpipeline
+select pg_catalog.set_config('role', '${role}', true),
+       pg_catalog.set_config('request.jwt.claims', ${claims}, true),
+       pg_catalog.set_config('request.jwt.claim.sub', '', true),
+       pg_catalog.set_config('request.jwt.claim.role', '', true),
+       pg_catalog.set_config('request.jwt.claim.email', '', true),
+       pg_catalog.set_config('statement_timeout', '${timeout}', true);
+select pg_catalog.to_jsonb(${call}) as result${from};
+\\endpipeline
+`;
+}
+
+/**
+ * A second functions server beside the stack's, started the same way with `env` on top (e.g.
+ * FUNCTIONS_DB=data-api: its functions reach SQL through the Data API, to measure what the direct
+ * connection saves) and, with `inspectPort`, V8's inspector open there (CPU profiles).
+ */
+export async function startFunctionsServer(stack, { env: extra = {}, inspectPort, logName = "functions-second" } = {}) {
   const port = await freePort();
   const { command, args, env } = stack.functionsLaunch;
-  const log = openSync(join(stack.logDir, "functions-data-api.log"), "a");
-  const child = spawn(command, args, {
-    env: { ...process.env, ...env, FUNCTIONS_DB: "data-api", FUNCTIONS_PORT: String(port) },
+  const logFile = join(stack.logDir, `${logName}.log`);
+  const log = openSync(logFile, "a");
+  const inspect = inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [];
+  const child = spawn(command, [args[0], ...inspect, ...args.slice(1)], {
+    env: { ...process.env, ...env, ...extra, FUNCTIONS_PORT: String(port) },
     stdio: ["ignore", log, log],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -319,11 +355,11 @@ async function startDataApiFunctions(stack) {
     if (status === 404) break;
     if (attempt > 300 || child.exitCode !== null) {
       child.kill();
-      throw new Error(`the second functions server (Data API) did not start; its log: ${stack.logDir}/functions-data-api.log`);
+      throw new Error(`the second functions server did not start; its log: ${logFile}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { url, stop: () => child.kill() };
+  return { url, logFile, stop: () => child.kill() };
 }
 
 /**
@@ -347,13 +383,24 @@ export async function benchFunctions({ stack, db, fixtures, size }) {
     "access-control-request-headers": "authorization, content-type",
   });
   const assignJob = (target) => ({ url: target, headers: operatorHeaders, body: "{}", bodyIncludes: '"chat":{' });
-  const [n, o, a] = await interleave([
+  // assign-chat's own SQL call under the same concurrency: pgbench client i is operator i, as HTTP
+  // connection i is. Every run starts from the same queue: the operators hold nothing.
+  const ownSql = await functionCallScript(db, {
+    role: "authenticated",
+    claims: "(select o.claims from bench.operator_ids o where o.n = :client_id)",
+    call: "public.assign_next_chat()",
+  });
+  const [n, o, a, q] = await interleave([
     { name: "noop", job: noop(stack, headers) },
     { name: "preflight", job: { url, method: "OPTIONS", expect: 204, headers: preflightHeaders } },
     { name: "assign-chat", job: assignJob(url) },
-  ], size);
+    {
+      name: "assign_next_chat (SQL)",
+      sql: (seconds) => pgbench(stack.dbUrl, ownSql, { clients: size.clients, seconds, name: "assign-chat SQL", protocol: "extended" }),
+    },
+  ], size, { before: () => requeue(db) });
 
-  const dataApi = await startDataApiFunctions(stack);
+  const dataApi = await startFunctionsServer(stack, { env: { FUNCTIONS_DB: "data-api" }, logName: "functions-data-api" });
   let viaApi, viaSql;
   try {
     // Each run starts from the same queue: the operators hold nothing, every chat waits.
@@ -362,7 +409,7 @@ export async function benchFunctions({ stack, db, fixtures, size }) {
       { name: "assign-chat (direct)", job: assignJob(`http://127.0.0.1:${stack.internalPorts.functions}/assign-chat`) },
     ], size, { before: () => requeue(db) });
   } catch (error) {
-    const logFile = join(stack.logDir, "functions-data-api.log");
+    const logFile = dataApi.logFile;
     const lines = readFileSync(logFile, "utf8").trimEnd().split("\n");
     const tail = lines.filter((line) => !line.includes('"status":200')).slice(-5).join("\n");
     if (tail) error.message += `\n--- last lines of ${logFile} ---\n${tail}`;
@@ -374,11 +421,14 @@ export async function benchFunctions({ stack, db, fixtures, size }) {
 
   const section = "functions";
   const noopRow = makeRow("functions: bench_noop() through the gateway (trivial RPC)", n, { section });
+  const sqlRow = makeRow("functions: assign-chat's own SQL call (role, claims, assign_next_chat(); pgbench)", q, { section });
   const apiRow = makeRow("functions: POST assign-chat straight to a functions server on the Data API (FUNCTIONS_DB=data-api)", viaApi, { section });
   return [
     noopRow,
+    sqlRow,
     makeRow("functions: OPTIONS preflight of assign-chat", o, { section }),
     makeRow("functions: POST assign-chat (operator) vs trivial RPC", a, { baseline: noopRow, target: 0.6, section }),
+    makeRow("functions: POST assign-chat (operator) vs its own SQL call", a, { baseline: sqlRow, target: 0.6, section }),
     apiRow,
     makeRow("functions: the same on SUPABASE_DB_URL (direct Postgres) vs the Data API", viaSql, { baseline: apiRow, section }),
   ];
@@ -391,18 +441,37 @@ export async function benchFunctions({ stack, db, fixtures, size }) {
  * than once, and the buyer's balance must equal the credits of the settled payments.
  */
 export async function benchWebhook({ stack, db, fixtures, size }) {
-  const { rows: [buyer] } = await db.query(`
+  // Payments of many buyers, as a live project receives them (one buyer's payments would all wait
+  // on that buyer's row, which a real load does not do): pending transaction n belongs to buyer
+  // n mod buyers, in both sets below.
+  const buyers = size.webhookBuyers;
+  await db.query(`
     with u as (
-      insert into auth.users (id, aud, role, email) values (gen_random_uuid(), 'authenticated', 'authenticated', 'bench-buyer@bench.local')
+      insert into auth.users (id, aud, role, email)
+      select gen_random_uuid(), 'authenticated', 'authenticated', format('bench-buyer-%s@bench.local', n)
+        from generate_series(0, ${buyers - 1}) n
       returning id, email)
     insert into public.real_users (id, email, display_name, age, gender, looking_for)
-    select id, email, 'Bench Buyer', 30, 'male', 'female' from u returning id, credits`);
+    select id, email, 'Bench Buyer', 30, 'male', 'female' from u;
+    create table bench.buyers as
+      select (row_number() over (order by email) - 1)::int as n, id
+        from public.real_users where email like 'bench-buyer-%';`);
+  // The HTTP load's references ('bench-'), and as many again for the webhook's own SQL call
+  // ('bench-sql-'), taken in order through a sequence.
   await db.query(`
     insert into public.transactions (real_user_id, reference, package_id, amount, currency, credits)
-    select $1, 'bench-' || lpad(n::text, 7, '0'), (select id from public.credit_packages order by price limit 1), 10000, 'KES', 10
-      from generate_series(1, ${size.webhookReferences}) n`, [buyer.id]);
+    select b.id, p.prefix || lpad(g.n::text, 7, '0'), (select id from public.credit_packages order by price limit 1), 10000, 'KES', 10
+      from generate_series(1, ${size.webhookReferences}) g(n)
+      join bench.buyers b on b.n = g.n % ${buyers}
+      cross join (values ('bench-'), ('bench-sql-')) p(prefix)`);
+  await db.query(`
+    create sequence bench.webhook_sql_reference;
+    grant usage on schema bench to service_role;
+    grant usage on sequence bench.webhook_sql_reference to service_role;`);
   await db.query("analyze public.transactions");
-  const { rows } = await db.query("select reference from public.transactions where real_user_id = $1 order by reference", [buyer.id]);
+  const { rows } = await db.query(`
+    select reference from public.transactions where reference like 'bench-%' and reference not like 'bench-sql-%'
+     order by reference`);
   const references = rows.map((r) => r.reference);
 
   const headers = await userHeaders(stack, fixtures.writers[0], size.clients);
@@ -417,6 +486,28 @@ export async function benchWebhook({ stack, db, fixtures, size }) {
     bodyIncludes: '"received":true',
     webhook: { secret: stack.paystackSecretKey, references: references.slice(used), amount: 10000, currency: "KES", idOffset: used },
   });
+  // The webhook's own SQL call under the same concurrency, as the function makes it for a verified
+  // event (service_role; apply_paystack_event with the event, the payload as Paystack sends it and
+  // its reference): each transaction the next 'bench-sql-' reference.
+  const ownSql = await functionCallScript(db, {
+    role: "service_role",
+    claims: `'{"role":"service_role"}'`,
+    call: "public.apply_paystack_event(p_event => 'charge.success', p_payload => e.payload, " +
+      "p_reference => e.reference, p_source => 'webhook')",
+    from: `
+  from (select r.reference,
+               jsonb_build_object('event', 'charge.success', 'data', jsonb_build_object(
+                 'id', 8e11 + r.n, 'status', 'success', 'reference', r.reference, 'amount', 10000,
+                 'currency', 'KES', 'paid_at', now())) as payload
+          from (select n, 'bench-sql-' || lpad(n::text, 7, '0') as reference
+                  from nextval('bench.webhook_sql_reference') n) r) e`,
+  });
+  const sqlRuns = [];
+  const sqlCall = async (durationS) => {
+    const result = await pgbench(stack.dbUrl, ownSql, { clients: size.clients, seconds: durationS, name: "webhook SQL", protocol: "extended" });
+    sqlRuns.push(result);
+    return result;
+  };
   // Interleave by hand here: each webhook run must start after the references the last one used.
   const noopJob = noop(stack, headers);
   const noopRuns = [];
@@ -430,39 +521,54 @@ export async function benchWebhook({ stack, db, fixtures, size }) {
   };
   await one(noopJob, size.httpWarmupS);
   await one(webhookJob(), size.httpWarmupS);
+  await sqlCall(size.httpWarmupS);
   for (let round = 0; round < size.httpRounds; round++) {
     noopRuns.push(await one(noopJob, size.httpSeconds));
     await one(webhookJob(), size.httpSeconds);
+    await sqlCall(size.httpSeconds);
   }
   noopRuns.push(await one(noopJob, size.httpSeconds));
   const measured = pool(runs.slice(1));
+  const sqlMeasured = pool(sqlRuns.slice(1));
   throwOnErrors("webhook", measured);
   throwOnErrors("webhook: bench_noop()", pool(noopRuns));
+  // The SQL calls: every committed one credited its payment once (pgbench counts committed ones).
+  const { rows: [sqlCheck] } = await db.query(`
+    select count(*) filter (where e.outcome = 'credited')::int as credited,
+           count(distinct e.reference) filter (where e.outcome = 'credited')::int as payments
+      from public.paystack_events e where e.reference like 'bench-sql-%'`);
+  const calls = sqlRuns.reduce((n, r) => n + r.ops, 0);
+  if (sqlCheck.credited !== calls || sqlCheck.payments !== calls) {
+    throw new Error(`webhook: ${calls} SQL calls committed, but ${sqlCheck.credited} credited events for ${sqlCheck.payments} payments`);
+  }
 
   // Exactly once: every answered event credited once, none twice, the balance as the payments say.
   const answered = runs.flatMap((r) => r.answered);
   const { rows: [check] } = await db.query(`
     select count(*) filter (where e.credited = 1 and t.status = 'success')::int as once,
            count(*) filter (where e.credited > 1)::int as more,
-           count(*) filter (where t.reference = any($2) and (e.credited <> 1 or t.status <> 'success'))::int as answered_not_once,
-           (select credits from public.real_users where id = $1) as credits
+           count(*) filter (where t.reference = any($1) and (e.credited <> 1 or t.status <> 'success'))::int as answered_not_once,
+           (select sum(r.credits)::int from public.real_users r join bench.buyers b on b.id = r.id) as credits
       from public.transactions t
+      join bench.buyers b on b.id = t.real_user_id
       cross join lateral (
         select count(*)::int as credited from public.paystack_events pe
-         where pe.reference = t.reference and pe.outcome = 'credited') e
-     where t.real_user_id = $1`, [buyer.id, answered]);
-  if (check.more || check.answered_not_once || check.once < answered.length ||
-      check.credits - buyer.credits !== check.once * 10) {
-    throw new Error(`webhook: not exactly once: ${JSON.stringify({ answered: answered.length, ...check })}`);
+         where pe.reference = t.reference and pe.outcome = 'credited') e`, [answered]);
+  if (check.more || check.answered_not_once || check.once < answered.length + calls || check.credits !== check.once * 10) {
+    throw new Error(`webhook: not exactly once: ${JSON.stringify({ answered: answered.length, calls, ...check })}`);
   }
-  console.log(`[bench] webhook: ${answered.length} signed charge.success answered 200, ${check.once} payments credited once, none twice`);
+  console.log(`[bench] webhook: ${answered.length} signed charge.success answered 200 and ${calls} SQL calls committed; ` +
+    `${check.once} payments credited once (those in flight when a run stopped too), none twice`);
 
   const section = "webhook";
   const noopRow = makeRow("webhook: bench_noop() through the gateway (trivial RPC)", pool(noopRuns), { section });
+  const sqlRow = makeRow("webhook: its own SQL call (service_role, apply_paystack_event; pgbench)", sqlMeasured, { section });
+  const name = "webhook: POST paystack-webhook, distinct signed charge.success";
   return [
     noopRow,
-    makeRow("webhook: POST paystack-webhook, distinct signed charge.success, vs trivial RPC", measured,
-      { baseline: noopRow, target: 0.6, section }),
+    sqlRow,
+    makeRow(`${name}, vs trivial RPC`, measured, { baseline: noopRow, target: 0.6, section }),
+    makeRow(`${name}, vs its own SQL call`, measured, { baseline: sqlRow, target: 0.6, section }),
   ];
 }
 

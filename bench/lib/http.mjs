@@ -8,16 +8,25 @@
 // With `webhook`, every request is a distinct charge.success for the next unused reference, signed
 // on its exact bytes (x-paystack-signature: hex HMAC-SHA512 with the secret key), as Paystack
 // sends it; the references answered 200 are returned (`answered`), with `issued` (how many sent).
+// With a CPU sampler configured (lib/cpu.mjs), the result carries `cpu` ({group: ms}); the worker
+// reports its own thread's CPU so that it counts as the load's, not the gateway's.
 import { createHmac } from "node:crypto";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { withCpu } from "./cpu.mjs";
 
 export function httpLoad(job) {
-  return new Promise((resolve, reject) => {
+  return withCpu(() => new Promise((resolve, reject) => {
     const worker = new Worker(new URL(import.meta.url), { workerData: { benchHttp: job } });
     worker.once("message", resolve);
     worker.once("error", reject);
     worker.once("exit", (code) => code !== 0 && reject(new Error(`HTTP load worker exited with ${code}`)));
-  });
+  }));
+}
+
+/** CPU time of this thread since it started, in ms (user + system). */
+function threadCpuMs() {
+  const { user, system } = process.threadCpuUsage();
+  return (user + system) / 1000;
 }
 
 async function run(job) {
@@ -81,6 +90,7 @@ async function run(job) {
     errors,
     firstError,
     ...(webhook ? { answered, issued: nextReference } : {}),
+    threadCpuMs: threadCpuMs(),
   };
 }
 

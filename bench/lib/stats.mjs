@@ -1,5 +1,6 @@
 // Pure helpers of the benchmark: percentiles, the rows of latest.json, targets, the printed table
 // and the progress bar. No I/O here (tests/unit/bench.test.ts covers them).
+import { cpuPerOp } from "./cpu.mjs";
 
 /**
  * Nearest-rank percentiles of `samples` (any order, any unit): for each p in `ps`, the smallest
@@ -21,12 +22,15 @@ const round = (value, digits) => (value == null || !Number.isFinite(value) ? nul
  * `measurement` is `{ops, seconds, latenciesMs}` (or `{opsPerS, p50Ms, p95Ms, p99Ms}` already
  * computed). `baseline` is the row it is compared with (its name is written), or null. `target`
  * is SPEC 13's figure: with a baseline, the minimum ratio; without one, the maximum p95 in ms.
+ * A measurement with `cpu` ({group: ms}, lib/cpu.mjs) gives the row `cpu_ms_per_op` ({group: ms
+ * per operation}); without one the row has no such field.
  */
 export function makeRow(name, measurement, { baseline = null, target = null, ...extra } = {}) {
   const opsPerS = measurement.opsPerS ?? (measurement.seconds > 0 ? measurement.ops / measurement.seconds : null);
   const [p50, p95, p99] = measurement.latenciesMs
     ? percentiles(measurement.latenciesMs)
     : [measurement.p50Ms, measurement.p95Ms, measurement.p99Ms];
+  const cpuMsPerOp = cpuPerOp(measurement.cpu, measurement.ops);
   return {
     name,
     ops_per_s: round(opsPerS, 1),
@@ -36,14 +40,18 @@ export function makeRow(name, measurement, { baseline = null, target = null, ...
     baseline: baseline?.name ?? null,
     ratio: baseline && baseline.ops_per_s > 0 && opsPerS != null ? round(opsPerS / baseline.ops_per_s, 3) : null,
     target,
+    ...(cpuMsPerOp ? { cpu_ms_per_op: cpuMsPerOp } : {}),
     ...extra,
   };
 }
 
-/** The fields of a row that latest.json holds, in its order (rows carry extra ones for the chart). */
+/**
+ * The fields of a row that latest.json holds, in its order (rows carry extra ones for the chart);
+ * `cpu_ms_per_op` only on a row that measured it.
+ */
 export function publicRow(row) {
-  const { name, ops_per_s, p50_ms, p95_ms, p99_ms, baseline, ratio, target } = row;
-  return { name, ops_per_s, p50_ms, p95_ms, p99_ms, baseline, ratio, target };
+  const { name, ops_per_s, p50_ms, p95_ms, p99_ms, baseline, ratio, target, cpu_ms_per_op } = row;
+  return { name, ops_per_s, p50_ms, p95_ms, p99_ms, baseline, ratio, target, ...(cpu_ms_per_op ? { cpu_ms_per_op } : {}) };
 }
 
 /**

@@ -131,20 +131,22 @@ async function waitFor(check, { what, timeoutMs = 30000, child }) {
  * @param {{ root: string, dataDir: string, apiPort?: number, dbPort?: number,
  *   internalPorts?: {postgrest: number, postgrestAdmin: number, functions: number, paystack: number},
  *   jwtSecret?: string, legacy?: boolean, functionsDb?: "direct" | "data-api",
- *   log?: (line: string) => void, echoFunctionLogs?: boolean }} options
+ *   functionsEnv?: Record<string, string>, log?: (line: string) => void, echoFunctionLogs?: boolean }} options
  *
  * `legacy` (default: FANTOOO_LEGACY_JWT=1) starts a legacy-key project: HS256 user tokens and the
  * anon/service_role JWT keys only (see keys.mjs).
  * `functionsDb` (default: FANTOOO_FUNCTIONS_DB, else "direct"): the functions' FUNCTIONS_DB.
  * They always get SUPABASE_DB_URL, as hosted Supabase gives it; with "direct" assign-chat and the
  * webhook call SQL over it, with "data-api" every function goes through the Data API.
+ * `functionsEnv`: more of the functions' environment (their optional secrets, e.g.
+ * FUNCTIONS_DB_POOL_SIZE), on top of what the stack gives them.
  *
  * The steps, in order: stackSettings, claimDataDir, startPostgres, prepareDatabase, startPaystack,
  * startPostgrest, startRealtime, startFunctions, startFront (Auth, gateway, pg_net drainer); each
  * registers with the lifecycle (createLifecycle) what stops it.
  */
 export async function startStack(options) {
-  const { root, dataDir, log = () => {}, echoFunctionLogs = false } = options;
+  const { root, dataDir, log = () => {}, echoFunctionLogs = false, functionsEnv = {} } = options;
   const { config, apiPort, dbPort, ports, jwtSecret, functionsDb, legacy } = stackSettings(options);
   const keys = await loadProjectKeys({
     root,
@@ -176,7 +178,7 @@ export async function startStack(options) {
     // Realtime is started now and awaited after the functions server, which takes longest.
     const realtime = startRealtime({ root, cluster, keys, jwtSecret, port: ports.realtime, life });
     const functions = await startFunctions({
-      root, cluster, config, keys, jwtSecret, apiUrl, functionsDb, paystack, port: ports.functions, life, log, echoFunctionLogs,
+      root, cluster, config, keys, jwtSecret, apiUrl, functionsDb, functionsEnv, paystack, port: ports.functions, life, log, echoFunctionLogs,
     });
     await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.realtime}/health`)).ok, {
       what: `the Realtime server (log: ${realtime.logFile})`,
@@ -471,7 +473,7 @@ function startRealtime({ root, cluster, keys, jwtSecret, port, life }) {
  * 6. Edge Functions under Deno, with the environment described in docs/rules.md and .env.example.
  * Resolves, once the server answers, with the enabled functions' names and how it was launched.
  */
-async function startFunctions({ root, cluster, config, keys, jwtSecret, apiUrl, functionsDb, paystack, port, life, log, echoFunctionLogs }) {
+async function startFunctions({ root, cluster, config, keys, jwtSecret, apiUrl, functionsDb, functionsEnv = {}, paystack, port, life, log, echoFunctionLogs }) {
   const names = Object.entries(config.functions).filter(([, f]) => f.enabled).map(([n]) => n);
   const env = {
     ...paystack.envFile,
@@ -496,6 +498,7 @@ async function startFunctions({ root, cluster, config, keys, jwtSecret, apiUrl, 
     FUNCTIONS_PORT: String(port),
     FANTOOO_FUNCTIONS: names.join(","),
     NO_COLOR: "1",
+    ...functionsEnv,
   };
   const deno = join(root, "node_modules", ".bin", "deno");
   const args = [
@@ -551,9 +554,9 @@ async function startFront({ cluster, config, keys, apiUrl, apiPort, ports, life,
  * On a failed start the folder is removed and the error carries the last lines of the logs.
  *
  * @param {{ root: string, prefix?: string, log?: (line: string) => void, legacy?: boolean,
- *   functionsDb?: "direct" | "data-api" }} options
+ *   functionsDb?: "direct" | "data-api", functionsEnv?: Record<string, string> }} options
  */
-export async function startThrowawayStack({ root, prefix = "fantooo-", log, legacy, functionsDb }) {
+export async function startThrowawayStack({ root, prefix = "fantooo-", log, legacy, functionsDb, functionsEnv }) {
   const dataDir = mkdtempSync(join(tmpdir(), prefix));
   const remove = () => rmSync(dataDir, { recursive: true, force: true });
   try {
@@ -574,6 +577,7 @@ export async function startThrowawayStack({ root, prefix = "fantooo-", log, lega
       log,
       legacy,
       functionsDb,
+      functionsEnv,
     });
     return { ...stack, dataDir, internalPorts, remove };
   } catch (error) {

@@ -136,18 +136,19 @@ describe("the chart", () => {
 
 describe("bench options", () => {
   const cases: Array<[string[], object]> = [
-    [[], { sections: [], quick: false, messages: null, out: null }],
-    [["queue", "webhook"], { sections: ["queue", "webhook"], quick: false, messages: null, out: null }],
-    [["--quick", "--out", "/tmp/x"], { sections: [], quick: true, messages: null, out: "/tmp/x" }],
-    [["history", "--messages", "10000000"], { sections: ["history"], quick: false, messages: 10000000, out: null }],
+    [[], { sections: [], quick: false, messages: null, out: null, capacity: false }],
+    [["queue", "webhook"], { sections: ["queue", "webhook"], quick: false, messages: null, out: null, capacity: false }],
+    [["--quick", "--out", "/tmp/x"], { sections: [], quick: true, messages: null, out: "/tmp/x", capacity: false }],
+    [["history", "--messages", "10000000"], { sections: ["history"], quick: false, messages: 10000000, out: null, capacity: false }],
+    [["--capacity"], { sections: [], quick: false, messages: null, out: null, capacity: true }],
   ];
   it.each(cases)("%j", (args, options) => {
     expect(parseArgs(args)).toEqual(options);
   });
   it("realtime is a section of its own", () => {
-    expect(parseArgs(["realtime", "--quick"])).toEqual({ sections: ["realtime"], quick: true, messages: null, out: null });
+    expect(parseArgs(["realtime", "--quick"])).toEqual({ sections: ["realtime"], quick: true, messages: null, out: null, capacity: false });
   });
-  it.each([[["nope"]], [["--fast"]], [["--messages", "ten"]]])("refuses %j", (args) => {
+  it.each([[["nope"]], [["--fast"]], [["--messages", "ten"]], [["--capacity", "queue"]]])("refuses %j", (args) => {
     expect(() => parseArgs(args)).toThrow();
   });
   it("the quick sizes divide as the loads need (operators and draws per client)", () => {
