@@ -2,7 +2,7 @@
 // database: each call runs as the caller it is given (role and verified claims, transaction-local,
 // as PostgREST sets them), answers what the Data API answers for the same call, refuses with the
 // fields db-errors.ts maps, and leaves nothing of one caller on a pooled connection for the next.
-import { type AddressInfo, createServer } from "node:net";
+import { type AddressInfo, createServer, Socket } from "node:net";
 import { afterAll, describe, expect, it, onTestFinished } from "vitest";
 import { ApiError } from "../../supabase/functions/_shared/errors.ts";
 import { createDirectDb } from "../../supabase/functions/_shared/db/postgres.ts";
@@ -92,6 +92,26 @@ describe("createDirectDb", () => {
     });
     expect(error).toBeNull();
     expect(Number.isInteger(data)).toBe(true);
+  });
+
+  it("sends a call in one round trip: its parameters typed by the function's declaration", async () => {
+    const one = createDirectDb(stack.dbUrl, { max: 1 });
+    onTestFinished(() => one.end());
+    const call = () => one.forUser(claimsOf(ALICE)).rpc("message_price", { p_chat_id: ALICE_CHAT });
+    expect((await call()).error).toBeNull(); // connects, reads the role timeouts and the declaration
+    const write = Socket.prototype.write;
+    let writes = 0;
+    Socket.prototype.write = function (this: Socket, ...args: Parameters<Socket["write"]>) {
+      writes++;
+      return write.apply(this, args);
+    } as Socket["write"];
+    try {
+      for (let i = 0; i < 5; i++) expect(Number.isInteger((await call()).data)).toBe(true);
+    } finally {
+      Socket.prototype.write = write;
+    }
+    // Untyped, the driver would first ask the server for the types of each statement: 2 or 3 writes.
+    expect(writes).toBe(5);
   });
 
   it("refuses names that are not SQL identifiers, before anything is sent", async () => {

@@ -17,7 +17,13 @@
 //
 // Both statements go in one `sql.batch` (postgres 4): one round trip ended by one Sync, so they are
 // one implicit transaction that commits together or not at all, and no connection is pinned to the
-// call. (postgres 3's `sql.begin` pinned one, and when Postgres died under load its ROLLBACK was
+// call. One round trip needs every parameter typed before it is sent: with `prepare: false` the
+// driver otherwise sends Parse and Describe first and waits for the types (a round trip per
+// statement, and a socket write each: the largest cost of a call in the functions server's profile,
+// bench/README.md "The HTTP layer"). So each value goes as text, cast in the statement to the type
+// the function declares for that argument (read from pg_proc once per function name and kept); a
+// name the catalogue does not settle (none or several functions of that name) is sent untyped, as
+// before. (postgres 3's `sql.begin` pinned one, and when Postgres died under load its ROLLBACK was
 // written to the closed socket from a timer: an uncaught TypeError that killed the whole process,
 // porsager/postgres#1154 and #1208.) A database that is down, restarting or has no connection free
 // within DB_WAIT_SECONDS is answered 503 unavailable (db-errors.ts), never a hang or a 500.
@@ -64,6 +70,26 @@ export function isUnreachable(error: unknown): boolean {
 }
 
 type Role = "authenticated" | "service_role";
+
+/** The text parameter type (oid 25): values cast in SQL to what the function declares. */
+const TEXT = 25;
+
+/**
+ * Whether a value can go as text cast to `type`: scalars to any type, objects and arrays to json
+ * and jsonb only (a Date or an array for an SQL array is left to the driver).
+ */
+function castable(type: string | undefined, value: unknown): boolean {
+  if (type === undefined) return false;
+  return value === null || typeof value !== "object" || type === "json" ||
+    type === "jsonb";
+}
+
+/** A value as the text its declared type reads (objects as JSON, for json and jsonb arguments). */
+function asText(value: unknown): string | null {
+  if (value === null) return null;
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
 
 /**
  * Calls of SQL functions that return one value (a scalar, jsonb, a row as jsonb): what assign-chat
@@ -125,6 +151,38 @@ export function createDirectDb(
     return timeouts;
   }
 
+  // The declared type of each named input argument, per function of `public` (null when the name
+  // is not one function's). Read once per name; a failed read is asked again on the next call.
+  const signatures = new Map<string, Promise<Map<string, string> | null>>();
+  function signature(fn: string) {
+    let found = signatures.get(fn);
+    if (!found) {
+      found = sql<{ fn: string; name: string | null; type: string }[]>`
+        select p.oid::text as fn, a.name, pg_catalog.format_type(a.type, null) as type
+          from pg_catalog.pg_proc p
+          cross join lateral unnest(
+                 coalesce(p.proallargtypes, p.proargtypes::oid[]),
+                 p.proargnames,
+                 coalesce(p.proargmodes, pg_catalog.array_fill('i'::"char", array[p.pronargs::int]))
+               ) as a(type, name, mode)
+         where p.pronamespace = 'public'::regnamespace and p.proname = ${fn}
+           and a.mode in ('i', 'b')`
+        .then((rows) => {
+          // Only one function of that name (overloads are left to the server), its inputs named.
+          if (new Set(rows.map((r) => r.fn)).size > 1) return null;
+          return new Map(
+            rows.filter((r) => r.name).map((r) => [r.name!, r.type]),
+          );
+        })
+        .catch(() => {
+          signatures.delete(fn); // asked again next time; this call goes untyped
+          return null;
+        });
+      signatures.set(fn, found);
+    }
+    return found;
+  }
+
   function as(role: Role, claims: object): RpcTransport {
     const claimsJson = JSON.stringify(claims);
     return {
@@ -136,24 +194,43 @@ export function createDirectDb(
         ) {
           throw new Error(`not a SQL function call: ${fn}`);
         }
-        const named = given.map(([name], i) => `${name} => $${i + 1}`).join(
-          ", ",
-        );
+        const text = (value: unknown) =>
+          sql.typed(asText(value) as never, TEXT);
         try {
-          const timeout = (await roleTimeouts())[role];
+          const [timeout, types] = await Promise.all([
+            roleTimeouts().then((t) => t[role]),
+            signature(fn),
+          ]);
+          const declared = types && given.every(([name, v]) =>
+              castable(types.get(name), v)
+            )
+            ? types
+            : null;
+          const named = given.map(([name], i) =>
+            declared
+              ? `${name} => $${i + 1}::${declared.get(name)}`
+              : `${name} => $${i + 1}`
+          ).join(", ");
           const [, rows] = await sql.batch([
-            sql`select pg_catalog.set_config('role', ${role}, true),
-                       pg_catalog.set_config('request.jwt.claims', ${claimsJson}, true),
+            sql`select pg_catalog.set_config('role', ${text(role)}, true),
+                       pg_catalog.set_config('request.jwt.claims', ${
+              text(claimsJson)
+            }, true),
                        pg_catalog.set_config('request.jwt.claim.sub', '', true),
                        pg_catalog.set_config('request.jwt.claim.role', '', true),
                        pg_catalog.set_config('request.jwt.claim.email', '', true),
                        pg_catalog.set_config('statement_timeout',
-                         coalesce(${timeout}::text, pg_catalog.current_setting('statement_timeout')), true)`,
+                         coalesce(${
+              text(timeout)
+            }, pg_catalog.current_setting('statement_timeout')), true)`,
             // to_jsonb: the value as PostgREST's JSON has it (timestamps as ISO text, jsonb as is).
             sql.unsafe<{ result: unknown }[]>(
               `select pg_catalog.to_jsonb(public.${fn}(${named})) as result`,
-              // Typed by the function's signature; a jsonb argument is serialised as JSON.
-              given.map(([, v]) => v as postgres.ParameterOrJSON<never>),
+              // As text cast to the declared type; untyped (the server decides, a jsonb argument
+              // serialised as JSON) when the declared types are not known.
+              given.map(([, v]) =>
+                declared ? text(v) : v as postgres.ParameterOrJSON<never>
+              ),
             ),
           ]);
           if (rows.length !== 1) {
@@ -164,6 +241,8 @@ export function createDirectDb(
           return { data: rows[0].result, error: null } satisfies RpcResult;
         } catch (error) {
           if (error instanceof postgres.PostgresError) {
+            // The function changed under a running instance (a migration): read it again.
+            if (error.code === "42883") signatures.delete(fn);
             // The fields PostgREST would have answered with: db-errors.ts maps them the same way.
             return {
               data: null,
