@@ -7,7 +7,7 @@ export const STAGES = [
   "Deno HTTP server, Request/Response, streams",
   "hono (routing, middleware, context)",
   "jose (token check)",
-  "Web Crypto (signature, HMAC)",
+  "crypto (signature, HMAC)",
   "zod (validation)",
   "JSON",
   "the functions' own code",
@@ -20,6 +20,8 @@ export const STAGES = [
 
 const NATIVE_JSON = new Set(["parse", "stringify", "JSONParse", "JSONStringify"]);
 const NATIVE_CRYPTO = new Set(["verify", "sign", "digest", "importKey"]);
+// Deno's node:net writes and reads (postgres.js runs on node:net under Deno).
+const NATIVE_SOCKET = new Set(["writeBuffer", "writeUtf8String", "readStart", "op_node_encoding_slice"]);
 
 /** The stage of one profile node's call frame ({url, functionName}); null for idle time. */
 export function stageOf({ url = "", functionName = "" }) {
@@ -27,14 +29,18 @@ export function stageOf({ url = "", functionName = "" }) {
   if (functionName === "(garbage collector)") return "garbage collection";
   if (!url) {
     if (NATIVE_JSON.has(functionName)) return "JSON";
-    if (NATIVE_CRYPTO.has(functionName)) return "Web Crypto (signature, HMAC)";
+    if (NATIVE_CRYPTO.has(functionName) || /^op_node_(hash|create_hash|hmac)/.test(functionName)) return "crypto (signature, HMAC)";
+    if (functionName.startsWith("op_encoding_")) return "JSON"; // the body's bytes decoded for JSON.parse
+    if (NATIVE_SOCKET.has(functionName) || functionName.startsWith("op_net_")) return "sockets to Postgres (node:net)";
+    if (functionName.startsWith("op_http_") || functionName.startsWith("op_fetch_")) return "Deno HTTP server, Request/Response, streams";
+    if (functionName === "op_print" || functionName === "log") return "logging";
     return "other (V8, runtime)";
   }
   if (/\/jose\//.test(url)) return "jose (token check)";
   if (/\/hono\/|@hono\//.test(url)) return "hono (routing, middleware, context)";
   if (/\/zod\//.test(url)) return "zod (validation)";
   if (/\/postgres\/src\//.test(url)) return "postgres.js (driver)";
-  if (/^ext:deno_crypto/.test(url)) return "Web Crypto (signature, HMAC)";
+  if (/^ext:deno_crypto/.test(url) || /^ext:deno_node\/internal\/crypto/.test(url)) return "crypto (signature, HMAC)";
   if (/^ext:deno_console/.test(url)) return "logging";
   if (/^ext:deno_node/.test(url) || /^node:/.test(url)) return "sockets to Postgres (node:net)";
   if (/^ext:/.test(url)) return "Deno HTTP server, Request/Response, streams";
