@@ -2,7 +2,7 @@
 -- messages, 5k held chats) and fresh statistics, the planner picks them on its own (no enable_* tricks).
 begin;
 set local search_path = extensions, public;
-select plan(6);
+select plan(8);
 
 -- Bulk load as the superuser without firing triggers (the message triggers of later migrations
 -- would charge credits and recount chats; foreign keys are satisfied by construction).
@@ -113,6 +113,14 @@ select matches(pg_temp.plan_of($$
     where operator_id = md5('idx-op-5')::uuid and released_at is null
   $$), '"Index Name": "idx_chat_assignments_open_by_operator"',
   'counting an operator''s open chats uses idx_chat_assignments_open_by_operator');
+
+select ok(pg_get_functiondef('private.broadcast_queue_change'::regproc)
+          like '%where c.status = ''waiting''%order by c.queued_at, c.id%limit 1%',
+  'queue_changed reads its oldest wait as the head of the queue (idx_chats_assignment_queue''s order)');
+select matches(pg_temp.plan_of($$
+    select c.queued_at from public.chats c where c.status = 'waiting' order by c.queued_at, c.id limit 1
+  $$), '"Index Name": "idx_chats_assignment_queue"',
+  'the oldest wait of queue_changed uses idx_chats_assignment_queue, not idx_chats_unanswered and its assigned chats');
 
 select * from finish();
 rollback;

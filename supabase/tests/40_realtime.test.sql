@@ -3,7 +3,7 @@
 -- realtime.topic set), and what each write broadcasts, read back from realtime.messages.
 begin;
 set local search_path = extensions, public;
-select plan(80);
+select plan(81);
 
 \ir fixtures/personas.psql
 -- alice+Fa held by olga; alice+Fb closed; bob+Fa held by omar, olga before.
@@ -195,6 +195,8 @@ select results_eq(
 select is((select sum(waiting)::bigint from private.queue_counters), (select count(*) from public.chats where status = 'waiting'),
   'the queue counters add up to the waiting chats');
 set constraints private.broadcast_queue_change deferred;
+select ok((select c.reloptions @> array['fillfactor=10'] from pg_class c where c.oid = 'private.queue_counters'::regclass),
+  'the queue counters leave room on their pages for the updates of a busy queue (fillfactor 10)');
 
 -- olga takes the next chat: the assignment on her topic, and the queue again.
 update public.operators set status = 'available' where id = tests.get_user_id('olga');
