@@ -1020,6 +1020,18 @@ GRANT ALL ON FUNCTION realtime.broadcast_changes(topic_name text, event_name tex
 REVOKE ALL ON FUNCTION private.broadcast_chat_change() FROM PUBLIC;
 
 --
+-- Name: FUNCTION broadcast_chat_changes_in_bulk(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.broadcast_chat_changes_in_bulk() FROM PUBLIC;
+
+--
+-- Name: FUNCTION broadcast_chat_releases_in_bulk(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.broadcast_chat_releases_in_bulk() FROM PUBLIC;
+
+--
 -- Name: FUNCTION broadcast_message_created(); Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -1043,6 +1055,30 @@ REVOKE ALL ON FUNCTION private.broadcast_queue_change() FROM PUBLIC;
 
 GRANT ALL ON FUNCTION api_private.can_write_message(p_chat_id uuid, p_sender_type text) TO authenticated;
 REVOKE ALL ON FUNCTION api_private.can_write_message(p_chat_id uuid, p_sender_type text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION chat_closed_payload(p_chat public.chats); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.chat_closed_payload(p_chat public.chats) FROM PUBLIC;
+
+--
+-- Name: FUNCTION chat_flagged_payload(p_chat public.chats); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.chat_flagged_payload(p_chat public.chats) FROM PUBLIC;
+
+--
+-- Name: FUNCTION chat_released_payload(p_assignment public.chat_assignments); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.chat_released_payload(p_assignment public.chat_assignments) FROM PUBLIC;
+
+--
+-- Name: FUNCTION chat_status_payload(p_chat public.chats, p_previous_status text); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.chat_status_payload(p_chat public.chats, p_previous_status text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION chat_status_transition_allowed(p_from text, p_to text); Type: ACL; Schema: private; Owner: postgres
@@ -1333,6 +1369,12 @@ GRANT ALL ON FUNCTION net.http_post(url text, body jsonb, params jsonb, headers 
 REVOKE ALL ON FUNCTION net.http_post(url text, body jsonb, params jsonb, headers jsonb, timeout_milliseconds integer) FROM PUBLIC;
 
 --
+-- Name: FUNCTION insert_broadcasts(p_events text[], p_topics text[], p_payloads jsonb[]); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.insert_broadcasts(p_events text[], p_topics text[], p_payloads jsonb[]) FROM PUBLIC;
+
+--
 -- Name: FUNCTION invoke_edge_function(p_function text, p_key_secret text, p_timeout_milliseconds integer); Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -1452,6 +1494,12 @@ REVOKE ALL ON FUNCTION private.message_price(p_prior_real_messages integer, p_at
 --
 
 REVOKE ALL ON FUNCTION private.note_queue_change() FROM PUBLIC;
+
+--
+-- Name: FUNCTION note_queue_delta(p_delta integer); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.note_queue_delta(p_delta integer) FROM PUBLIC;
 
 --
 -- Name: FUNCTION operator_heartbeat(p_chat_id uuid); Type: ACL; Schema: api_private; Owner: postgres
@@ -3613,10 +3661,7 @@ begin
       jsonb_build_object('chat_id', new.chat_id, 'assignment_id', new.id, 'assigned_at', new.assigned_at),
       'chat_assigned', 'operator:' || new.operator_id::text, true);
   else
-    perform realtime.send(
-      jsonb_build_object('chat_id', new.chat_id, 'assignment_id', new.id, 'reason', new.release_reason,
-                         'released_at', new.released_at),
-      'chat_released', 'operator:' || new.operator_id::text, true);
+    perform realtime.send(private.chat_released_payload(new), 'chat_released', 'operator:' || new.operator_id::text, true);
   end if;
   return null;
 end;
@@ -3683,23 +3728,13 @@ CREATE FUNCTION private.broadcast_chat_change() RETURNS trigger
     AS $$
 begin
   if new.status is distinct from old.status then
-    perform realtime.send(
-      jsonb_build_object('chat_id', new.id, 'status', new.status, 'previous_status', old.status,
-                         'queued_at', new.queued_at, 'closed_at', new.closed_at,
-                         'close_reason', new.close_reason, 'changed_at', now()),
-      'chat_status', 'chat:' || new.id::text, true);
+    perform realtime.send(private.chat_status_payload(new, old.status), 'chat_status', 'chat:' || new.id::text, true);
     if new.status = 'closed' and new.close_reason = 'admin' then
-      perform realtime.send(
-        jsonb_build_object('chat_id', new.id, 'fictional_user_id', new.fictional_user_id,
-                           'close_reason', new.close_reason, 'closed_at', new.closed_at),
-        'chat_closed', 'user:' || new.real_user_id::text, true);
+      perform realtime.send(private.chat_closed_payload(new), 'chat_closed', 'user:' || new.real_user_id::text, true);
     end if;
   end if;
   if new.flagged_for_review and not old.flagged_for_review then
-    perform realtime.send(
-      jsonb_build_object('chat_id', new.id, 'flag_reason', new.flag_reason,
-                         'reassignment_count', new.reassignment_count, 'flagged_at', now()),
-      'chat_flagged', 'admin', true);
+    perform realtime.send(private.chat_flagged_payload(new), 'chat_flagged', 'admin', true);
   end if;
   return null;
 end;
@@ -3707,6 +3742,84 @@ $$;
 
 
 ALTER FUNCTION private.broadcast_chat_change() OWNER TO postgres;
+
+--
+-- Name: broadcast_chat_changes_in_bulk(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.broadcast_chat_changes_in_bulk() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_events text[];
+  v_topics text[];
+  v_payloads jsonb[];
+  v_delta integer;
+begin
+  select array_agg(e.event order by e.chat_id, e.k), array_agg(e.topic order by e.chat_id, e.k),
+         array_agg(e.payload order by e.chat_id, e.k)
+    into v_events, v_topics, v_payloads
+    from new_chats n
+    join old_chats o on o.id = n.id
+    cross join lateral (
+      select n.id as chat_id, 1 as k, 'chat_status'::text as event, 'chat:' || n.id::text as topic,
+             private.chat_status_payload(n::public.chats, o.status) as payload
+       where n.status is distinct from o.status
+      union all
+      select n.id, 2, 'chat_closed', 'user:' || n.real_user_id::text, private.chat_closed_payload(n::public.chats)
+       where n.status is distinct from o.status and n.status = 'closed' and n.close_reason = 'admin'
+      union all
+      select n.id, 3, 'chat_flagged', 'admin', private.chat_flagged_payload(n::public.chats)
+       where n.flagged_for_review and not o.flagged_for_review
+    ) e;
+  if v_events is not null then
+    perform private.insert_broadcasts(v_events, v_topics, v_payloads);
+  end if;
+
+  select count(*) filter (where n.status = 'waiting' and o.status <> 'waiting')
+         - count(*) filter (where o.status = 'waiting' and n.status <> 'waiting')
+    into v_delta
+    from new_chats n
+    join old_chats o on o.id = n.id;
+  if v_delta <> 0 then
+    perform private.note_queue_delta(v_delta);
+  end if;
+  return null;
+end;
+$$;
+
+
+ALTER FUNCTION private.broadcast_chat_changes_in_bulk() OWNER TO postgres;
+
+--
+-- Name: broadcast_chat_releases_in_bulk(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.broadcast_chat_releases_in_bulk() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_events text[];
+  v_topics text[];
+  v_payloads jsonb[];
+begin
+  select array_agg('chat_released'::text order by n.chat_id), array_agg('operator:' || n.operator_id::text order by n.chat_id),
+         array_agg(private.chat_released_payload(n::public.chat_assignments) order by n.chat_id)
+    into v_events, v_topics, v_payloads
+    from new_assignments n
+    join old_assignments o on o.id = n.id
+   where o.released_at is null and n.released_at is not null;
+  if v_events is not null then
+    perform private.insert_broadcasts(v_events, v_topics, v_payloads);
+  end if;
+  return null;
+end;
+$$;
+
+
+ALTER FUNCTION private.broadcast_chat_releases_in_bulk() OWNER TO postgres;
 
 --
 -- Name: broadcast_message_created(); Type: FUNCTION; Schema: private; Owner: postgres
@@ -3865,7 +3978,13 @@ CREATE TRIGGER broadcast_chat_assigned AFTER INSERT ON public.chat_assignments F
 -- Name: chat_assignments broadcast_chat_released; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER broadcast_chat_released AFTER UPDATE OF released_at ON public.chat_assignments FOR EACH ROW WHEN (((old.released_at IS NULL) AND (new.released_at IS NOT NULL))) EXECUTE FUNCTION private.broadcast_assignment();
+CREATE TRIGGER broadcast_chat_released AFTER UPDATE OF released_at ON public.chat_assignments FOR EACH ROW WHEN (((old.released_at IS NULL) AND (new.released_at IS NOT NULL) AND (current_setting('fantooo.broadcast_in_bulk'::text, true) IS DISTINCT FROM 'on'::text))) EXECUTE FUNCTION private.broadcast_assignment();
+
+--
+-- Name: chat_assignments broadcast_chat_releases_in_bulk; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER broadcast_chat_releases_in_bulk AFTER UPDATE ON public.chat_assignments REFERENCING OLD TABLE AS old_assignments NEW TABLE AS new_assignments FOR EACH STATEMENT WHEN ((current_setting('fantooo.broadcast_in_bulk'::text, true) = 'on'::text)) EXECUTE FUNCTION private.broadcast_chat_releases_in_bulk();
 
 --
 -- Name: chat_assignments chat_assignments_chat_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
@@ -3934,6 +4053,23 @@ ALTER TABLE public.chat_assignments OWNER TO postgres;
 CREATE UNIQUE INDEX chat_assignments_one_open_per_chat ON public.chat_assignments USING btree (chat_id) WHERE (released_at IS NULL);
 
 --
+-- Name: chat_closed_payload(public.chats); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.chat_closed_payload(p_chat public.chats) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return jsonb_build_object('chat_id', p_chat.id, 'fictional_user_id', p_chat.fictional_user_id,
+                            'close_reason', p_chat.close_reason, 'closed_at', p_chat.closed_at);
+end;
+$$;
+
+
+ALTER FUNCTION private.chat_closed_payload(p_chat public.chats) OWNER TO postgres;
+
+--
 -- Name: chat_closures admins read chat closures; Type: POLICY; Schema: public; Owner: postgres
 --
 
@@ -3985,6 +4121,58 @@ CREATE TABLE public.chat_closures (
 ALTER TABLE public.chat_closures OWNER TO postgres;
 
 --
+-- Name: chat_flagged_payload(public.chats); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.chat_flagged_payload(p_chat public.chats) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return jsonb_build_object('chat_id', p_chat.id, 'flag_reason', p_chat.flag_reason,
+                            'reassignment_count', p_chat.reassignment_count, 'flagged_at', now());
+end;
+$$;
+
+
+ALTER FUNCTION private.chat_flagged_payload(p_chat public.chats) OWNER TO postgres;
+
+--
+-- Name: chat_released_payload(public.chat_assignments); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.chat_released_payload(p_assignment public.chat_assignments) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return jsonb_build_object('chat_id', p_assignment.chat_id, 'assignment_id', p_assignment.id,
+                            'reason', p_assignment.release_reason, 'released_at', p_assignment.released_at);
+end;
+$$;
+
+
+ALTER FUNCTION private.chat_released_payload(p_assignment public.chat_assignments) OWNER TO postgres;
+
+--
+-- Name: chat_status_payload(public.chats, text); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.chat_status_payload(p_chat public.chats, p_previous_status text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return jsonb_build_object('chat_id', p_chat.id, 'status', p_chat.status, 'previous_status', p_previous_status,
+                            'queued_at', p_chat.queued_at, 'closed_at', p_chat.closed_at,
+                            'close_reason', p_chat.close_reason, 'changed_at', now());
+end;
+$$;
+
+
+ALTER FUNCTION private.chat_status_payload(p_chat public.chats, p_previous_status text) OWNER TO postgres;
+
+--
 -- Name: chat_status_transition_allowed(text, text); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -4019,7 +4207,13 @@ CREATE POLICY "admins clear flags" ON public.chats FOR UPDATE TO authenticated U
 -- Name: chats broadcast_chat_change; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER broadcast_chat_change AFTER UPDATE ON public.chats FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) OR (new.flagged_for_review AND (NOT old.flagged_for_review)))) EXECUTE FUNCTION private.broadcast_chat_change();
+CREATE TRIGGER broadcast_chat_change AFTER UPDATE ON public.chats FOR EACH ROW WHEN ((((old.status IS DISTINCT FROM new.status) OR (new.flagged_for_review AND (NOT old.flagged_for_review))) AND (current_setting('fantooo.broadcast_in_bulk'::text, true) IS DISTINCT FROM 'on'::text))) EXECUTE FUNCTION private.broadcast_chat_change();
+
+--
+-- Name: chats broadcast_chat_changes_in_bulk; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER broadcast_chat_changes_in_bulk AFTER UPDATE ON public.chats REFERENCING OLD TABLE AS old_chats NEW TABLE AS new_chats FOR EACH STATEMENT WHEN ((current_setting('fantooo.broadcast_in_bulk'::text, true) = 'on'::text)) EXECUTE FUNCTION private.broadcast_chat_changes_in_bulk();
 
 --
 -- Name: chats chats_fictional_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
@@ -4071,7 +4265,7 @@ CREATE TRIGGER note_queue_insert AFTER INSERT ON public.chats FOR EACH ROW WHEN 
 -- Name: chats note_queue_update; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER note_queue_update AFTER UPDATE OF status ON public.chats FOR EACH ROW WHEN (((old.status = 'waiting'::text) IS DISTINCT FROM (new.status = 'waiting'::text))) EXECUTE FUNCTION private.note_queue_change();
+CREATE TRIGGER note_queue_update AFTER UPDATE OF status ON public.chats FOR EACH ROW WHEN ((((old.status = 'waiting'::text) IS DISTINCT FROM (new.status = 'waiting'::text)) AND (current_setting('fantooo.broadcast_in_bulk'::text, true) IS DISTINCT FROM 'on'::text))) EXECUTE FUNCTION private.note_queue_change();
 
 --
 -- Name: chats real users read own chats, operators held chats, admins all; Type: POLICY; Schema: public; Owner: postgres
@@ -5559,6 +5753,31 @@ CREATE INDEX idx_transactions_pending_created_at ON public.transactions USING bt
 CREATE INDEX idx_transactions_real_user_created ON public.transactions USING btree (real_user_id, created_at DESC);
 
 --
+-- Name: insert_broadcasts(text[], text[], jsonb[]); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.insert_broadcasts(p_events text[], p_topics text[], p_payloads jsonb[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  insert into realtime.messages (id, payload, event, topic, private, extension)
+  select b.id,
+         case when b.payload ? 'id' then b.payload else jsonb_set(b.payload, '{id}', to_jsonb(b.id)) end,
+         b.event, b.topic, true, 'broadcast'
+    from (select gen_random_uuid() as id, e.event, e.topic, e.payload
+            from unnest(p_events, p_topics, p_payloads) with ordinality as e(event, topic, payload, n)
+           order by e.n) b;
+exception
+  when others then
+    raise warning 'insert_broadcasts: %', sqlerrm;
+end;
+$$;
+
+
+ALTER FUNCTION private.insert_broadcasts(p_events text[], p_topics text[], p_payloads jsonb[]) OWNER TO postgres;
+
+--
 -- Name: invoke_edge_function(text, text, integer); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -6107,18 +6326,33 @@ CREATE FUNCTION private.note_queue_change() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-  v_delta integer;
-  v_slot smallint;
 begin
-  v_delta := case
+  perform private.note_queue_delta(case
     when tg_op = 'INSERT' then 1
     when tg_op = 'DELETE' then -1
     when new.status = 'waiting' then 1
     else -1
-  end;
+  end);
+  return null;
+end;
+$$;
+
+
+ALTER FUNCTION private.note_queue_change() OWNER TO postgres;
+
+--
+-- Name: note_queue_delta(integer); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.note_queue_delta(p_delta integer) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_slot smallint;
+begin
   perform set_config('fantooo.queue_delta',
-    (coalesce(nullif(current_setting('fantooo.queue_delta', true), ''), '0')::integer + v_delta)::text, true);
+    (coalesce(nullif(current_setting('fantooo.queue_delta', true), ''), '0')::integer + p_delta)::text, true);
   if coalesce(current_setting('fantooo.queue_slot', true), '') = '' then
     select q.slot into v_slot
       from private.queue_counters q
@@ -6131,12 +6365,11 @@ begin
     update private.queue_counters set pending = true where slot = v_slot;
     perform set_config('fantooo.queue_slot', v_slot::text, true);
   end if;
-  return null;
 end;
 $$;
 
 
-ALTER FUNCTION private.note_queue_change() OWNER TO postgres;
+ALTER FUNCTION private.note_queue_delta(p_delta integer) OWNER TO postgres;
 
 --
 -- Name: operator_activity operator_activity_chat_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
@@ -8528,6 +8761,10 @@ begin
              for update of c skip locked) l;
 
   if cardinality(v_chats) > 0 then
+    -- Set-based, so the Realtime broadcasts of these statements go in bulk too: one insert per
+    -- statement (broadcast_chat_releases_in_bulk, broadcast_chat_changes_in_bulk), not one
+    -- realtime.send per row.
+    perform set_config('fantooo.broadcast_in_bulk', 'on', true);
     -- Recheck under the locks (another sweep or the operator may have released or refreshed one)
     -- and end the open assignments that are still idle.
     with released as (
@@ -8567,6 +8804,7 @@ begin
     select count(*), count(*) filter (where q.newly_flagged)
       into v_released, v_newly_flagged
       from requeued q;
+    perform set_config('fantooo.broadcast_in_bulk', '', true);
   end if;
 
   -- Silent available operators (idx_operators_available).

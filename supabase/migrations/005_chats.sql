@@ -833,6 +833,10 @@ begin
              for update of c skip locked) l;
 
   if cardinality(v_chats) > 0 then
+    -- Set-based, so the Realtime broadcasts of these statements go in bulk too: one insert per
+    -- statement (broadcast_chat_releases_in_bulk, broadcast_chat_changes_in_bulk), not one
+    -- realtime.send per row.
+    perform set_config('fantooo.broadcast_in_bulk', 'on', true);
     -- Recheck under the locks (another sweep or the operator may have released or refreshed one)
     -- and end the open assignments that are still idle.
     with released as (
@@ -872,6 +876,7 @@ begin
     select count(*), count(*) filter (where q.newly_flagged)
       into v_released, v_newly_flagged
       from requeued q;
+    perform set_config('fantooo.broadcast_in_bulk', '', true);
   end if;
 
   -- Silent available operators (idx_operators_available).

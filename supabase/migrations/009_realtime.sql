@@ -162,6 +162,92 @@ create trigger broadcast_message_created
   after insert on public.messages
   for each row execute function private.broadcast_message_created();
 
+-- Broadcasts in bulk ---------------------------------------------------------------------------------
+
+-- Statements that change many rows at once (the idle sweep's set-based release of thousands of
+-- assignments) set fantooo.broadcast_in_bulk = on for their transaction: the row triggers below
+-- then stand aside (their WHEN clauses) and statement triggers send what the whole statement
+-- changed in one insert, read from its transition tables. One realtime.send per row is an insert
+-- in its own subtransaction: 20,000 of them made a sweep of 10,000 idle assignments 1.1 s
+-- (bench/README.md, "sweep"), and thousands of subtransactions in one transaction overflow the
+-- per-backend subtransaction cache that other sessions' snapshots read. Each event's payload is
+-- made by one function, whichever way it is sent.
+
+-- Writes broadcasts as realtime.send writes each one (the payload's id is the message's), in one
+-- statement: events[i] on topics[i] with payloads[i], private. A failure is a warning, as with
+-- realtime.send, never a failed write. Internal helper of the bulk triggers.
+create function private.insert_broadcasts(p_events text[], p_topics text[], p_payloads jsonb[])
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  insert into realtime.messages (id, payload, event, topic, private, extension)
+  select b.id,
+         case when b.payload ? 'id' then b.payload else jsonb_set(b.payload, '{id}', to_jsonb(b.id)) end,
+         b.event, b.topic, true, 'broadcast'
+    from (select gen_random_uuid() as id, e.event, e.topic, e.payload
+            from unnest(p_events, p_topics, p_payloads) with ordinality as e(event, topic, payload, n)
+           order by e.n) b;
+exception
+  when others then
+    raise warning 'insert_broadcasts: %', sqlerrm;
+end;
+$$;
+
+-- chat_status on chat:<id>: the chat's new status and the one before (no operator in it).
+create function private.chat_status_payload(p_chat public.chats, p_previous_status text)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return jsonb_build_object('chat_id', p_chat.id, 'status', p_chat.status, 'previous_status', p_previous_status,
+                            'queued_at', p_chat.queued_at, 'closed_at', p_chat.closed_at,
+                            'close_reason', p_chat.close_reason, 'changed_at', now());
+end;
+$$;
+
+-- chat_closed on user:<id>: a chat an admin closed.
+create function private.chat_closed_payload(p_chat public.chats)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return jsonb_build_object('chat_id', p_chat.id, 'fictional_user_id', p_chat.fictional_user_id,
+                            'close_reason', p_chat.close_reason, 'closed_at', p_chat.closed_at);
+end;
+$$;
+
+-- chat_flagged on admin: a chat newly flagged for review.
+create function private.chat_flagged_payload(p_chat public.chats)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return jsonb_build_object('chat_id', p_chat.id, 'flag_reason', p_chat.flag_reason,
+                            'reassignment_count', p_chat.reassignment_count, 'flagged_at', now());
+end;
+$$;
+
+-- chat_released on operator:<id>: which chat the operator lost and why.
+create function private.chat_released_payload(p_assignment public.chat_assignments)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return jsonb_build_object('chat_id', p_assignment.chat_id, 'assignment_id', p_assignment.id,
+                            'reason', p_assignment.release_reason, 'released_at', p_assignment.released_at);
+end;
+$$;
+
 -- A chat's status change on its topic (no operator in it), its admin close on its user's topic,
 -- and a new flag on the admin topic.
 create function private.broadcast_chat_change()
@@ -172,23 +258,13 @@ set search_path = ''
 as $$
 begin
   if new.status is distinct from old.status then
-    perform realtime.send(
-      jsonb_build_object('chat_id', new.id, 'status', new.status, 'previous_status', old.status,
-                         'queued_at', new.queued_at, 'closed_at', new.closed_at,
-                         'close_reason', new.close_reason, 'changed_at', now()),
-      'chat_status', 'chat:' || new.id::text, true);
+    perform realtime.send(private.chat_status_payload(new, old.status), 'chat_status', 'chat:' || new.id::text, true);
     if new.status = 'closed' and new.close_reason = 'admin' then
-      perform realtime.send(
-        jsonb_build_object('chat_id', new.id, 'fictional_user_id', new.fictional_user_id,
-                           'close_reason', new.close_reason, 'closed_at', new.closed_at),
-        'chat_closed', 'user:' || new.real_user_id::text, true);
+      perform realtime.send(private.chat_closed_payload(new), 'chat_closed', 'user:' || new.real_user_id::text, true);
     end if;
   end if;
   if new.flagged_for_review and not old.flagged_for_review then
-    perform realtime.send(
-      jsonb_build_object('chat_id', new.id, 'flag_reason', new.flag_reason,
-                         'reassignment_count', new.reassignment_count, 'flagged_at', now()),
-      'chat_flagged', 'admin', true);
+    perform realtime.send(private.chat_flagged_payload(new), 'chat_flagged', 'admin', true);
   end if;
   return null;
 end;
@@ -197,8 +273,63 @@ $$;
 create trigger broadcast_chat_change
   after update on public.chats
   for each row
-  when (old.status is distinct from new.status or (new.flagged_for_review and not old.flagged_for_review))
+  when ((old.status is distinct from new.status or (new.flagged_for_review and not old.flagged_for_review))
+        and current_setting('fantooo.broadcast_in_bulk', true) is distinct from 'on')
   execute function private.broadcast_chat_change();
+
+-- What broadcast_chat_change and note_queue_update do for each row, for a whole statement in bulk
+-- mode: the events in one insert (chat by chat, in the order the row triggers send them), and the
+-- queue's change as one delta.
+create function private.broadcast_chat_changes_in_bulk()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_events text[];
+  v_topics text[];
+  v_payloads jsonb[];
+  v_delta integer;
+begin
+  select array_agg(e.event order by e.chat_id, e.k), array_agg(e.topic order by e.chat_id, e.k),
+         array_agg(e.payload order by e.chat_id, e.k)
+    into v_events, v_topics, v_payloads
+    from new_chats n
+    join old_chats o on o.id = n.id
+    cross join lateral (
+      select n.id as chat_id, 1 as k, 'chat_status'::text as event, 'chat:' || n.id::text as topic,
+             private.chat_status_payload(n::public.chats, o.status) as payload
+       where n.status is distinct from o.status
+      union all
+      select n.id, 2, 'chat_closed', 'user:' || n.real_user_id::text, private.chat_closed_payload(n::public.chats)
+       where n.status is distinct from o.status and n.status = 'closed' and n.close_reason = 'admin'
+      union all
+      select n.id, 3, 'chat_flagged', 'admin', private.chat_flagged_payload(n::public.chats)
+       where n.flagged_for_review and not o.flagged_for_review
+    ) e;
+  if v_events is not null then
+    perform private.insert_broadcasts(v_events, v_topics, v_payloads);
+  end if;
+
+  select count(*) filter (where n.status = 'waiting' and o.status <> 'waiting')
+         - count(*) filter (where o.status = 'waiting' and n.status <> 'waiting')
+    into v_delta
+    from new_chats n
+    join old_chats o on o.id = n.id;
+  if v_delta <> 0 then
+    perform private.note_queue_delta(v_delta);
+  end if;
+  return null;
+end;
+$$;
+
+create trigger broadcast_chat_changes_in_bulk
+  after update on public.chats
+  referencing old table as old_chats new table as new_chats
+  for each statement
+  when (current_setting('fantooo.broadcast_in_bulk', true) = 'on')
+  execute function private.broadcast_chat_changes_in_bulk();
 
 -- user:<id> ----------------------------------------------------------------------------------------
 
@@ -239,10 +370,7 @@ begin
       jsonb_build_object('chat_id', new.chat_id, 'assignment_id', new.id, 'assigned_at', new.assigned_at),
       'chat_assigned', 'operator:' || new.operator_id::text, true);
   else
-    perform realtime.send(
-      jsonb_build_object('chat_id', new.chat_id, 'assignment_id', new.id, 'reason', new.release_reason,
-                         'released_at', new.released_at),
-      'chat_released', 'operator:' || new.operator_id::text, true);
+    perform realtime.send(private.chat_released_payload(new), 'chat_released', 'operator:' || new.operator_id::text, true);
   end if;
   return null;
 end;
@@ -257,8 +385,41 @@ create trigger broadcast_chat_assigned
 create trigger broadcast_chat_released
   after update of released_at on public.chat_assignments
   for each row
-  when (old.released_at is null and new.released_at is not null)
+  when (old.released_at is null and new.released_at is not null
+        and current_setting('fantooo.broadcast_in_bulk', true) is distinct from 'on')
   execute function private.broadcast_assignment();
+
+-- broadcast_chat_released for a whole statement in bulk mode, in one insert.
+create function private.broadcast_chat_releases_in_bulk()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_events text[];
+  v_topics text[];
+  v_payloads jsonb[];
+begin
+  select array_agg('chat_released'::text order by n.chat_id), array_agg('operator:' || n.operator_id::text order by n.chat_id),
+         array_agg(private.chat_released_payload(n::public.chat_assignments) order by n.chat_id)
+    into v_events, v_topics, v_payloads
+    from new_assignments n
+    join old_assignments o on o.id = n.id
+   where o.released_at is null and n.released_at is not null;
+  if v_events is not null then
+    perform private.insert_broadcasts(v_events, v_topics, v_payloads);
+  end if;
+  return null;
+end;
+$$;
+
+create trigger broadcast_chat_releases_in_bulk
+  after update on public.chat_assignments
+  referencing old table as old_assignments new table as new_assignments
+  for each statement
+  when (current_setting('fantooo.broadcast_in_bulk', true) = 'on')
+  execute function private.broadcast_chat_releases_in_bulk();
 
 -- operators:queue ----------------------------------------------------------------------------------
 
@@ -287,28 +448,21 @@ update private.queue_counters
  where slot = 0;
 revoke all on table private.queue_counters from public, anon, authenticated, service_role;
 
--- Notes a chat entering or leaving the queue: adds ±1 to the transaction's delta and, the first
--- time in a transaction, marks a free slot pending, which queues one deferred
+-- Adds p_delta (chats that entered the queue less those that left it) to the transaction's delta
+-- and, the first time in a transaction, marks a free slot pending, which queues one deferred
 -- broadcast_queue_change for the commit (however many chats the transaction moves, as the sweep
--- does).
-create function private.note_queue_change()
-returns trigger
+-- does). Internal helper of note_queue_change and broadcast_chat_changes_in_bulk.
+create function private.note_queue_delta(p_delta integer)
+returns void
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
-  v_delta integer;
   v_slot smallint;
 begin
-  v_delta := case
-    when tg_op = 'INSERT' then 1
-    when tg_op = 'DELETE' then -1
-    when new.status = 'waiting' then 1
-    else -1
-  end;
   perform set_config('fantooo.queue_delta',
-    (coalesce(nullif(current_setting('fantooo.queue_delta', true), ''), '0')::integer + v_delta)::text, true);
+    (coalesce(nullif(current_setting('fantooo.queue_delta', true), ''), '0')::integer + p_delta)::text, true);
   if coalesce(current_setting('fantooo.queue_slot', true), '') = '' then
     select q.slot into v_slot
       from private.queue_counters q
@@ -321,6 +475,23 @@ begin
     update private.queue_counters set pending = true where slot = v_slot;
     perform set_config('fantooo.queue_slot', v_slot::text, true);
   end if;
+end;
+$$;
+
+-- Notes a chat entering (+1) or leaving (-1) the queue (private.note_queue_delta).
+create function private.note_queue_change()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.note_queue_delta(case
+    when tg_op = 'INSERT' then 1
+    when tg_op = 'DELETE' then -1
+    when new.status = 'waiting' then 1
+    else -1
+  end);
   return null;
 end;
 $$;
@@ -332,7 +503,8 @@ create trigger note_queue_insert
 
 create trigger note_queue_update
   after update of status on public.chats
-  for each row when ((old.status = 'waiting') is distinct from (new.status = 'waiting'))
+  for each row when ((old.status = 'waiting') is distinct from (new.status = 'waiting')
+                     and current_setting('fantooo.broadcast_in_bulk', true) is distinct from 'on')
   execute function private.note_queue_change();
 
 create trigger note_queue_delete
@@ -527,6 +699,14 @@ $$;
 revoke all on function private.report_long_waits() from public, anon, authenticated, service_role;
 
 revoke all on function
+  private.insert_broadcasts(text[], text[], jsonb[]),
+  private.chat_status_payload(public.chats, text),
+  private.chat_closed_payload(public.chats),
+  private.chat_flagged_payload(public.chats),
+  private.chat_released_payload(public.chat_assignments),
+  private.broadcast_chat_changes_in_bulk(),
+  private.broadcast_chat_releases_in_bulk(),
+  private.note_queue_delta(integer),
   private.broadcast_message_created(),
   private.broadcast_chat_change(),
   private.broadcast_balance(),

@@ -1,12 +1,15 @@
 -- Undoes 009_realtime.sql: drops the broadcast triggers (on messages, chats, real_users,
--- chat_assignments and payment_disputes), the policies on realtime.messages and their helpers, the
--- queue counters, the sweep alert and the wait alerts, and takes chats and messages out of the supabase_realtime
--- publication. realtime.messages and its rows stay: the table is the platform's, as is the
--- publication itself (Supabase creates it in every project; the local bootstrap does too).
+-- chat_assignments and payment_disputes; per row and in bulk), their payload and insert helpers,
+-- the policies on realtime.messages and their helpers, the queue counters, the sweep alert and the
+-- wait alerts, and takes chats and messages out of the supabase_realtime publication.
+-- realtime.messages and its rows stay: the table is the platform's, as is the publication itself
+-- (Supabase creates it in every project; the local bootstrap does too).
 
 begin;
 
 drop trigger broadcast_payment_disputed on public.payment_disputes;
+drop trigger broadcast_chat_releases_in_bulk on public.chat_assignments;
+drop trigger broadcast_chat_changes_in_bulk on public.chats;
 drop trigger note_queue_delete on public.chats;
 drop trigger note_queue_update on public.chats;
 drop trigger note_queue_insert on public.chats;
@@ -24,9 +27,17 @@ drop function private.broadcast_payment_disputed();
 drop table private.queue_counters;
 drop function private.broadcast_queue_change();
 drop function private.note_queue_change();
+drop function private.note_queue_delta(integer);
+drop function private.broadcast_chat_releases_in_bulk();
+drop function private.broadcast_chat_changes_in_bulk();
 drop function private.broadcast_assignment();
 drop function private.broadcast_balance();
 drop function private.broadcast_chat_change();
+drop function private.chat_released_payload(public.chat_assignments);
+drop function private.chat_flagged_payload(public.chats);
+drop function private.chat_closed_payload(public.chats);
+drop function private.chat_status_payload(public.chats, text);
+drop function private.insert_broadcasts(text[], text[], jsonb[]);
 drop function private.broadcast_message_created();
 
 drop policy "chat members send typing and presence on their chat" on realtime.messages;

@@ -3,7 +3,7 @@
 -- realtime.topic set), and what each write broadcasts, read back from realtime.messages.
 begin;
 set local search_path = extensions, public;
-select plan(81);
+select plan(94);
 
 \ir fixtures/personas.psql
 -- alice+Fa held by olga; alice+Fb closed; bob+Fa held by omar, olga before.
@@ -245,6 +245,54 @@ update public.sweeper_status set last_success_at = now() - interval '4 minutes';
 select is(private.report_failing_sweep(), true, 'a new failing streak is reported again');
 select is((select count(*)::int from cron.job where jobname = 'sweep-watch' and schedule = '* * * * *'), 1,
   'the sweep-watch job runs every minute');
+
+-- The idle sweep broadcasts in bulk: what the row triggers send, one insert per statement ---------
+-- Two chats omar holds, idle for a day: bob+Fd, and alice+Fd, released for the third time.
+select tests.create_chat('alice', 'Test Fd', status => 'assigned', queued_at => now() - interval '5 minutes',
+                         reassignment_count => 2);
+select tests.create_chat('bob', 'Test Fd', status => 'assigned', queued_at => now() - interval '6 minutes');
+select tests.assign_chat(tests.get_chat_id(u, 'Test Fd'), 'omar', assigned_at => now() - interval '1 day',
+                         last_activity_at => now() - interval '1 day')
+  from unnest(array['alice', 'bob']) u;
+delete from realtime.messages;
+select is(public.sweep_idle_chats() ->> 'released', '2', 'the sweep releases omar''s two idle chats');
+select results_eq(
+  $$select topic, payload ->> 'chat_id', payload ->> 'reason' from sent where event = 'chat_released' order by 2$$,
+  $$select 'operator:' || tests.get_user_id('omar'), c::text, 'idle_timeout'::text
+      from unnest(array[tests.get_chat_id('bob', 'Test Fd'), tests.get_chat_id('alice', 'Test Fd')]) c order by 2$$,
+  'each released chat is announced once to its operator');
+select results_eq(
+  $$select topic, payload ->> 'previous_status', payload ->> 'status' from sent where event = 'chat_status' order by 1$$,
+  $$select 'chat:' || c, 'assigned'::text, 'waiting'::text
+      from unnest(array[tests.get_chat_id('bob', 'Test Fd'), tests.get_chat_id('alice', 'Test Fd')]) c order by 1$$,
+  'and each chat''s status change on its topic, once');
+select results_eq($$select topic, payload ->> 'chat_id', payload ->> 'flag_reason' from sent where event = 'chat_flagged'$$,
+  $$values ('admin'::text, tests.get_chat_id('alice', 'Test Fd')::text, 'reassigned 3 times'::text)$$,
+  'the chat flagged by its third idle release reaches the admin topic');
+select is((select array_agg(distinct k order by k) from sent, jsonb_object_keys(payload) k where event = 'chat_released'),
+  array['assignment_id', 'chat_id', 'id', 'reason', 'released_at'], 'a release from the sweep carries what a single release carries');
+select is((select array_agg(distinct k order by k) from sent, jsonb_object_keys(payload) k where event = 'chat_status'),
+  array['changed_at', 'chat_id', 'close_reason', 'closed_at', 'id', 'previous_status', 'queued_at', 'status'],
+  'so does a status change');
+select is((select count(distinct payload ->> 'id')::int from sent), (select count(*)::int from sent),
+  'every broadcast has its own id');
+select is(current_setting('fantooo.broadcast_in_bulk', true), '', 'the sweep leaves bulk mode when it is done');
+select has_trigger('public', 'chats', 'broadcast_chat_changes_in_bulk', 'chats have a statement trigger for bulk broadcasts');
+select has_trigger('public', 'chat_assignments', 'broadcast_chat_releases_in_bulk', 'so do chat_assignments');
+-- In bulk mode the row triggers stand aside: one broadcast per change, not two.
+delete from realtime.messages where event = 'chat_status';
+select set_config('fantooo.broadcast_in_bulk', 'on', true);
+update public.chats set status = 'assigned' where id = tests.get_chat_id('bob', 'Test Fd');
+select set_config('fantooo.broadcast_in_bulk', '', true);
+select is((select count(*)::int from sent where event = 'chat_status'), 1, 'in bulk mode a status change is sent once');
+set constraints private.broadcast_queue_change immediate;
+select is((select sum(waiting)::bigint from private.queue_counters), (select count(*) from public.chats where status = 'waiting'),
+  'the chats the sweep put back in the queue are counted');
+select results_eq(
+  $$select (payload ->> 'waiting')::bigint from sent where event = 'queue_changed'$$,
+  $$select count(*) from public.chats where status = 'waiting'$$,
+  'and operators:queue hears it once');
+set constraints private.broadcast_queue_change deferred;
 
 -- A broadcast never blocks the write it reports --------------------------------------------------
 alter table realtime.messages detach partition realtime.messages_default;
