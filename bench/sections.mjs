@@ -121,12 +121,15 @@ export async function benchQueue({ stack, db, size }) {
 /**
  * Puts every chat the bench operators hold back in the queue (their place kept by queued_at). An
  * HTTP load that has just stopped may still have calls committing: a chat assigned by one of them
- * after the release stays assigned, with its open assignment, rather than waiting with one.
+ * after the release stays assigned, with its open assignment, rather than waiting with one. The
+ * releases are an admin's, which continuity ignores (SPEC 17): released as completed, every chat
+ * of the earlier runs would be its operator's continuity pick in the next, and each assignment
+ * would read through all of them.
  */
 async function requeue(db) {
   await new Promise((r) => setTimeout(r, 200)); // let the calls the load left in flight finish
   await db.query(`
-    update public.chat_assignments a set released_at = now(), release_reason = 'completed'
+    update public.chat_assignments a set released_at = now(), release_reason = 'admin'
       from public.operators o
      where o.id = a.operator_id and o.email like 'bench-operator-%' and a.released_at is null;
     delete from public.operator_activity oa using public.operators o
