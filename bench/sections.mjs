@@ -224,11 +224,13 @@ select wc.chat_id, 'real', 'bench message'
 }
 
 // The triggers that broadcast what a message changes (009_realtime.sql): the message on its
-// chat, the balance on its user, a status change and the queue.
+// chat, the balance on its user, a status change and the queue; and the bulk triggers of chats,
+// which never send for a message but have every update of chats keep its rows for them.
 const BROADCAST_TRIGGERS = [
   ["public.messages", "broadcast_message_created"],
   ["public.real_users", "broadcast_balance"],
   ["public.chats", "broadcast_chat_change"],
+  ["public.chats", "broadcast_chat_changes_in_bulk"],
   ["public.chats", "note_queue_insert"],
   ["public.chats", "note_queue_update"],
   ["public.chats", "note_queue_delete"],

@@ -3756,6 +3756,7 @@ declare
   v_topics text[];
   v_payloads jsonb[];
   v_delta integer;
+  v_crossed integer;
 begin
   select array_agg(e.event order by e.chat_id, e.k), array_agg(e.topic order by e.chat_id, e.k),
          array_agg(e.payload order by e.chat_id, e.k)
@@ -3777,12 +3778,15 @@ begin
     perform private.insert_broadcasts(v_events, v_topics, v_payloads);
   end if;
 
+  -- As note_queue_update: any chat in or out of the queue is noted, even when the net change is
+  -- nothing (the oldest wait may have moved).
   select count(*) filter (where n.status = 'waiting' and o.status <> 'waiting')
-         - count(*) filter (where o.status = 'waiting' and n.status <> 'waiting')
-    into v_delta
+         - count(*) filter (where o.status = 'waiting' and n.status <> 'waiting'),
+         count(*) filter (where (n.status = 'waiting') <> (o.status = 'waiting'))
+    into v_delta, v_crossed
     from new_chats n
     join old_chats o on o.id = n.id;
-  if v_delta <> 0 then
+  if v_crossed > 0 then
     perform private.note_queue_delta(v_delta);
   end if;
   return null;
@@ -5770,7 +5774,7 @@ begin
            order by e.n) b;
 exception
   when others then
-    raise warning 'insert_broadcasts: %', sqlerrm;
+    raise warning 'WarnSendingBroadcastMessage: %', sqlerrm; -- as realtime.send words it
 end;
 $$;
 

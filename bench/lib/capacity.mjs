@@ -67,9 +67,12 @@ export const OPERATIONS = [
 ];
 const DATA_API_ROW = "rest: bench_noop() through the gateway";
 
-/** The last row whose name starts with `prefix` and that has a Postgres CPU figure. */
+/** The last row whose name starts with `prefix`, when it has a Postgres CPU figure; else null. */
 function findRow(rows, prefix) {
-  return rows.filter((r) => r.name.startsWith(prefix) && r.cpu_ms_per_op?.postgres != null).at(-1) ?? null;
+  // The last row of that name (a growth row's largest size), and only that one: a size without a
+  // figure is not quietly stood in for by a smaller one.
+  const row = rows.filter((r) => r.name.startsWith(prefix)).at(-1);
+  return row?.cpu_ms_per_op?.postgres != null ? row : null;
 }
 
 /**

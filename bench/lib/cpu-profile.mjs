@@ -12,7 +12,7 @@ export const STAGES = [
   "JSON",
   "the functions' own code",
   "postgres.js (driver)",
-  "sockets to Postgres (node:net)",
+  "Node compatibility (node:net sockets, Buffer, streams)",
   "logging",
   "garbage collection",
   "other (V8, runtime)",
@@ -20,7 +20,7 @@ export const STAGES = [
 
 const NATIVE_JSON = new Set(["parse", "stringify", "JSONParse", "JSONStringify"]);
 const NATIVE_CRYPTO = new Set(["verify", "sign", "digest", "importKey"]);
-// Deno's node:net writes and reads (postgres.js runs on node:net under Deno).
+// Deno's node:net writes and reads (postgres.js runs on Deno's Node compatibility layer).
 const NATIVE_SOCKET = new Set(["writeBuffer", "writeUtf8String", "readStart", "op_node_encoding_slice"]);
 
 /** The stage of one profile node's call frame ({url, functionName}); null for idle time. */
@@ -31,7 +31,7 @@ export function stageOf({ url = "", functionName = "" }) {
     if (NATIVE_JSON.has(functionName)) return "JSON";
     if (NATIVE_CRYPTO.has(functionName) || /^op_node_(hash|create_hash|hmac)/.test(functionName)) return "crypto (signature, HMAC)";
     if (functionName.startsWith("op_encoding_")) return "JSON"; // the body's bytes decoded for JSON.parse
-    if (NATIVE_SOCKET.has(functionName) || functionName.startsWith("op_net_")) return "sockets to Postgres (node:net)";
+    if (NATIVE_SOCKET.has(functionName) || functionName.startsWith("op_net_")) return "Node compatibility (node:net sockets, Buffer, streams)";
     if (functionName.startsWith("op_http_") || functionName.startsWith("op_fetch_")) return "Deno HTTP server, Request/Response, streams";
     if (functionName === "op_print" || functionName === "log") return "logging";
     return "other (V8, runtime)";
@@ -42,7 +42,7 @@ export function stageOf({ url = "", functionName = "" }) {
   if (/\/postgres\/src\//.test(url)) return "postgres.js (driver)";
   if (/^ext:deno_crypto/.test(url) || /^ext:deno_node\/internal\/crypto/.test(url)) return "crypto (signature, HMAC)";
   if (/^ext:deno_console/.test(url)) return "logging";
-  if (/^ext:deno_node/.test(url) || /^node:/.test(url)) return "sockets to Postgres (node:net)";
+  if (/^ext:deno_node/.test(url) || /^node:/.test(url)) return "Node compatibility (node:net sockets, Buffer, streams)";
   if (/^ext:/.test(url)) return "Deno HTTP server, Request/Response, streams";
   if (/\/supabase\/functions\/|\/local\/stack\/functions-server\.ts/.test(url)) return "the functions' own code";
   return "other (V8, runtime)";

@@ -218,6 +218,10 @@ export function createCpuSampler({ postgresDataDir, idleMs = 500, benchPid = pro
       const start = snapshot();
       const startedAt = performance.now();
       const result = await load();
+      // The load's connections end with it: wait until their backends have exited and the
+      // postmaster has reaped them (their CPU then counts in its cutime), so that none is missed by
+      // a snapshot read while it exits. The idle rate covers the wait.
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
       const loadMs = performance.now() - startedAt;
       const end = snapshot();
       const cpu = cpuOfLoad({ idle, start, end }, {
@@ -227,6 +231,9 @@ export function createCpuSampler({ postgresDataDir, idleMs = 500, benchPid = pro
     },
   };
 }
+
+/** How long after a load its processes are given to exit before the end snapshot (ms). */
+const SETTLE_MS = 150;
 
 let current = null;
 

@@ -169,7 +169,7 @@ create trigger broadcast_message_created
 -- then stand aside (their WHEN clauses) and statement triggers send what the whole statement
 -- changed in one insert, read from its transition tables. One realtime.send per row is an insert
 -- in its own subtransaction: 20,000 of them made a sweep of 10,000 idle assignments 1.1 s
--- (bench/README.md, "sweep"), and thousands of subtransactions in one transaction overflow the
+-- (bench/README.md, "Where each row stands"), and thousands of subtransactions in one transaction overflow the
 -- per-backend subtransaction cache that other sessions' snapshots read. Each event's payload is
 -- made by one function, whichever way it is sent.
 
@@ -191,11 +191,12 @@ begin
            order by e.n) b;
 exception
   when others then
-    raise warning 'insert_broadcasts: %', sqlerrm;
+    raise warning 'WarnSendingBroadcastMessage: %', sqlerrm; -- as realtime.send words it
 end;
 $$;
 
 -- chat_status on chat:<id>: the chat's new status and the one before (no operator in it).
+-- Internal helper of the broadcast triggers, per row and in bulk.
 create function private.chat_status_payload(p_chat public.chats, p_previous_status text)
 returns jsonb
 language plpgsql
@@ -209,7 +210,8 @@ begin
 end;
 $$;
 
--- chat_closed on user:<id>: a chat an admin closed.
+-- chat_closed on user:<id>: a chat an admin closed. Internal helper of the broadcast
+-- triggers, per row and in bulk.
 create function private.chat_closed_payload(p_chat public.chats)
 returns jsonb
 language plpgsql
@@ -222,7 +224,8 @@ begin
 end;
 $$;
 
--- chat_flagged on admin: a chat newly flagged for review.
+-- chat_flagged on admin: a chat newly flagged for review. Internal helper of the broadcast
+-- triggers, per row and in bulk.
 create function private.chat_flagged_payload(p_chat public.chats)
 returns jsonb
 language plpgsql
@@ -235,7 +238,8 @@ begin
 end;
 $$;
 
--- chat_released on operator:<id>: which chat the operator lost and why.
+-- chat_released on operator:<id>: which chat the operator lost and why. Internal helper of the
+-- broadcast triggers, per row and in bulk.
 create function private.chat_released_payload(p_assignment public.chat_assignments)
 returns jsonb
 language plpgsql
@@ -278,8 +282,8 @@ create trigger broadcast_chat_change
   execute function private.broadcast_chat_change();
 
 -- What broadcast_chat_change and note_queue_update do for each row, for a whole statement in bulk
--- mode: the events in one insert (chat by chat, in the order the row triggers send them), and the
--- queue's change as one delta.
+-- mode: the events in one insert (chat by chat, each chat's in the order the row trigger sends
+-- them), and the queue's change as one delta. Trigger function only.
 create function private.broadcast_chat_changes_in_bulk()
 returns trigger
 language plpgsql
@@ -291,6 +295,7 @@ declare
   v_topics text[];
   v_payloads jsonb[];
   v_delta integer;
+  v_crossed integer;
 begin
   select array_agg(e.event order by e.chat_id, e.k), array_agg(e.topic order by e.chat_id, e.k),
          array_agg(e.payload order by e.chat_id, e.k)
@@ -312,12 +317,15 @@ begin
     perform private.insert_broadcasts(v_events, v_topics, v_payloads);
   end if;
 
+  -- As note_queue_update: any chat in or out of the queue is noted, even when the net change is
+  -- nothing (the oldest wait may have moved).
   select count(*) filter (where n.status = 'waiting' and o.status <> 'waiting')
-         - count(*) filter (where o.status = 'waiting' and n.status <> 'waiting')
-    into v_delta
+         - count(*) filter (where o.status = 'waiting' and n.status <> 'waiting'),
+         count(*) filter (where (n.status = 'waiting') <> (o.status = 'waiting'))
+    into v_delta, v_crossed
     from new_chats n
     join old_chats o on o.id = n.id;
-  if v_delta <> 0 then
+  if v_crossed > 0 then
     perform private.note_queue_delta(v_delta);
   end if;
   return null;
@@ -389,7 +397,7 @@ create trigger broadcast_chat_released
         and current_setting('fantooo.broadcast_in_bulk', true) is distinct from 'on')
   execute function private.broadcast_assignment();
 
--- broadcast_chat_released for a whole statement in bulk mode, in one insert.
+-- broadcast_chat_released for a whole statement in bulk mode, in one insert. Trigger function only.
 create function private.broadcast_chat_releases_in_bulk()
 returns trigger
 language plpgsql
@@ -431,7 +439,7 @@ create trigger broadcast_chat_releases_in_bulk
 -- versions of its rows (HOT updates, pruned in place). Packed into one page, the updates of a busy
 -- queue spilled to new pages faster than they were pruned: the table grew to 55 pages within
 -- seconds of the queue bench and both reads walked every page, about half the CPU of an
--- assignment (2.9 ms, against 1.65 ms of Postgres CPU per assignment with it; 5 pages throughout).
+-- assignment (bench/README.md, "Where each row stands"; 5 pages throughout with it).
 create table private.queue_counters (
   slot smallint primary key check (slot between 0 and 63),
   waiting bigint not null default 0,

@@ -3,7 +3,7 @@
 -- realtime.topic set), and what each write broadcasts, read back from realtime.messages.
 begin;
 set local search_path = extensions, public;
-select plan(94);
+select plan(96);
 
 \ir fixtures/personas.psql
 -- alice+Fa held by olga; alice+Fb closed; bob+Fa held by omar, olga before.
@@ -304,6 +304,13 @@ select tests.clear_authentication();
 select is((select count(*)::int from public.messages where content = 'still sent'), 1, 'and it is there');
 select lives_ok($$set constraints private.broadcast_queue_change immediate$$,
   'the queue broadcast failing at commit does not fail the commit');
+-- Nor in bulk: a sweep whose broadcasts cannot be written still releases its idle chats.
+select tests.create_chat('bob', 'Test Fb', status => 'assigned', queued_at => now() - interval '3 minutes');
+select tests.assign_chat(tests.get_chat_id('bob', 'Test Fb'), 'omar', assigned_at => now() - interval '1 day',
+                         last_activity_at => now() - interval '1 day');
+select is(public.sweep_idle_chats() ->> 'released', '1',
+  'with realtime.messages refusing every row, the sweep still releases an idle chat');
+select is((select status from public.chats where id = tests.get_chat_id('bob', 'Test Fb')), 'waiting', 'and requeues it');
 alter table realtime.messages attach partition realtime.messages_default default;
 
 select * from finish();

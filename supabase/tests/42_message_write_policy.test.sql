@@ -4,7 +4,7 @@
 -- refusals through the Data API insert (nothing written).
 begin;
 set local search_path = extensions, public;
-select plan(17);
+select plan(18);
 \ir fixtures/helpers.psql
 
 -- Real users rita (active) and ron, operators oona (holds rita+W1) and omar (holds nothing).
@@ -64,6 +64,12 @@ select is(api_private.can_write_message(tests.get_chat_id('rita', 'W1'), 'fictio
 select throws_ok(
   $$insert into public.messages (chat_id, sender_type, content) values (tests.get_chat_id('rita', 'W1'), 'fictional', 'hi')$$,
   'PT404', null, 'the Data API insert by an operator not holding the chat is refused (chat_not_held, under the trigger''s locks)');
+-- The policy refuses what the trigger lets through: a real message in someone else's chat.
+select tests.authenticate_as('ron');
+select throws_ok(
+  $$insert into public.messages (chat_id, sender_type, content) values (tests.get_chat_id('rita', 'W1'), 'real', 'hi')$$,
+  '42501', null, 'a real user writing in another user''s chat is refused by the policy');
+select tests.authenticate_as('omar');
 
 -- Deactivated: neither writes any more.
 select tests.clear_authentication();
@@ -72,9 +78,13 @@ update public.operators set is_active = false where id = tests.get_user_id('oona
 select tests.authenticate_as('rita');
 select is(api_private.can_write_message(tests.get_chat_id('rita', 'W1'), 'real'), false,
   'a deactivated real user does not write');
+-- Its chats were released on deactivation: an open assignment put back by hand shows the check of
+-- is_active itself, not only the missing assignment.
+select tests.clear_authentication();
+select tests.assign_chat(tests.get_chat_id('rita', 'W1'), 'oona');
 select tests.authenticate_as('oona');
 select is(api_private.can_write_message(tests.get_chat_id('rita', 'W1'), 'fictional'), false,
-  'a deactivated operator does not write (its chats were released, and it is inactive)');
+  'a deactivated operator does not write, even holding the chat');
 select tests.clear_authentication();
 select is((select count(*)::int from public.messages m
             where m.chat_id in (tests.get_chat_id('rita', 'W1'), tests.get_chat_id('ron', 'W1'))), 0,

@@ -114,6 +114,18 @@ describe("createDirectDb", () => {
     expect(writes).toBe(5);
   });
 
+  it("sends a string for a jsonb argument as a JSON string, as the Data API does, never as JSON text", async () => {
+    for (const payload of ["not an object", '{"event":"charge.success"}']) {
+      const { data, error } = await direct.service.rpc("apply_paystack_event", {
+        p_event: "charge.success",
+        p_payload: payload,
+        p_reference: "direct-postgres-string-payload",
+      });
+      expect(data).toBeNull();
+      expect(error).toMatchObject({ code: "PT400", message: "invalid_event" }); // a string, not an object
+    }
+  });
+
   it("refuses names that are not SQL identifiers, before anything is sent", async () => {
     await expect(direct.service.rpc("is_admin(); drop table public.messages; --")).rejects.toThrow(/not a SQL function call/);
     await expect(direct.service.rpc("is_admin", { "p); drop table public.messages; --": 1 })).rejects.toThrow(

@@ -103,9 +103,9 @@ describe("verified tokens are remembered until they expire (verified-tokens.ts)"
 
   it("refuses a remembered token once it has expired", async () => {
     const app = auth();
-    const token = signToken(userClaims(userId, { exp: Math.floor(Date.now() / 1000) + 1 }), { jwk: key.jwk });
+    const token = signToken(userClaims(userId, { exp: Math.floor(Date.now() / 1000) + 2 }), { jwk: key.jwk });
     expect((await call(app, `Bearer ${token}`)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, 2100));
     const { status, body } = await call(app, `Bearer ${token}`);
     expect(status).toBe(401);
     expect(body.error.message).toMatch(/expired/);

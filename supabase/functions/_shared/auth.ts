@@ -82,8 +82,11 @@ export type UserAuthConfig = {
 const TOKEN_ERRORS =
   /^ERR_(JWT_|JWS_|JWKS_NO_MATCHING_KEY|JWKS_MULTIPLE_MATCHING_KEYS|JOSE_ALG_NOT_ALLOWED|JOSE_NOT_SUPPORTED)/;
 
-/** How long fetched signing keys, and tokens verified with them, are trusted without asking again. */
+/** How long fetched signing keys are trusted without asking the project again. */
 const JWKS_CACHE_MS = 10 * 60 * 1000;
+
+/** How long a verified token is taken on trust before it is verified again. */
+const VERIFIED_TOKEN_MS = 60 * 1000;
 
 /** Verifies user access tokens as described above; one per function instance (keys are cached). */
 export function createUserAuth(config: UserAuthConfig) {
@@ -125,8 +128,9 @@ export function createUserAuth(config: UserAuthConfig) {
     return (await jwtVerify(token, fetchedKeys!, asymmetric)).payload;
   }
 
-  // Tokens verified before (signature, audience, exp) are not verified again until they expire.
-  const verified = createVerifiedTokens({ maxAgeMs: JWKS_CACHE_MS });
+  // Tokens verified before (signature, audience, exp) are not verified again for a minute at most:
+  // a user sends many requests a minute, and a revoked signing key is honoured a minute longer.
+  const verified = createVerifiedTokens({ maxAgeMs: VERIFIED_TOKEN_MS });
 
   async function verify(token: string): Promise<JWTPayload> {
     const known = verified.get(token);

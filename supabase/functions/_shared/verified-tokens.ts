@@ -4,9 +4,9 @@
 // (bench/README.md, "The HTTP layer"); a user's token is sent with every request for up to an
 // hour, so it is checked once. The key is the whole token, signature included: a token with the
 // same claims and another signature is a different entry and is verified from scratch. An entry
-// lasts until the token's exp and at most maxAgeMs (the JWKS cache's lifetime: a signing key
-// revoked in the project stops being honoured as soon as it would be without this cache). At most
-// `capacity` entries; the oldest goes first.
+// lasts until the token's exp and at most maxAgeMs (a minute by default, set by auth.ts): a token
+// signed with a key the project has since revoked is honoured at most that much longer than
+// jose's JWKS cache alone would honour it. At most `capacity` entries; the oldest goes first.
 import type { JWTPayload } from "jose";
 
 export type VerifiedTokens = {
@@ -17,6 +17,7 @@ export type VerifiedTokens = {
   readonly size: number;
 };
 
+/** A cache of verified tokens: `capacity` entries, each kept until its exp and at most maxAgeMs. */
 export function createVerifiedTokens({
   capacity = 1000,
   maxAgeMs = 10 * 60 * 1000,

@@ -74,6 +74,15 @@ type Role = "authenticated" | "service_role";
 /** The text parameter type (oid 25): values cast in SQL to what the function declares. */
 const TEXT = 25;
 
+/** How long a function's declared argument types are used before they are read again. */
+const SIGNATURE_TTL_MS = 60_000;
+
+/**
+ * SQLSTATEs that may mean the declaration read is stale: no such function, ambiguous function,
+ * datatype mismatch, invalid text for the type.
+ */
+const SIGNATURE_ERRORS = new Set(["42883", "42725", "42804", "22P02"]);
+
 /**
  * Whether a value can go as text cast to `type`: scalars to any type, objects and arrays to json
  * and jsonb only (a Date or an array for an SQL array is left to the driver).
@@ -84,10 +93,15 @@ function castable(type: string | undefined, value: unknown): boolean {
     type === "jsonb";
 }
 
-/** A value as the text its declared type reads (objects as JSON, for json and jsonb arguments). */
-function asText(value: unknown): string | null {
+/**
+ * A value as the text its declared type reads: JSON for json and jsonb arguments (a string too, as
+ * the driver and PostgREST send it: a JSON string, never text parsed as JSON), else its text.
+ */
+function asText(value: unknown, type: string | undefined): string | null {
   if (value === null) return null;
-  if (typeof value === "object") return JSON.stringify(value);
+  if (type === "json" || type === "jsonb" || typeof value === "object") {
+    return JSON.stringify(value);
+  }
   return String(value);
 }
 
@@ -152,10 +166,18 @@ export function createDirectDb(
   }
 
   // The declared type of each named input argument, per function of `public` (null when the name
-  // is not one function's). Read once per name; a failed read is asked again on the next call.
-  const signatures = new Map<string, Promise<Map<string, string> | null>>();
+  // is not one function's). Read once per name and kept SIGNATURE_TTL_MS at most, so a function a
+  // migration changed is read again even when the old casts still resolve; a failed read, or a
+  // call the server refuses as a mismatch of function or types, is asked again on the next call.
+  const signatures = new Map<
+    string,
+    { at: number; found: Promise<Map<string, string> | null> }
+  >();
   function signature(fn: string) {
-    let found = signatures.get(fn);
+    const known = signatures.get(fn);
+    let found = known && Date.now() - known.at < SIGNATURE_TTL_MS
+      ? known.found
+      : undefined;
     if (!found) {
       found = sql<{ fn: string; name: string | null; type: string }[]>`
         select p.oid::text as fn, a.name, pg_catalog.format_type(a.type, null) as type
@@ -178,7 +200,7 @@ export function createDirectDb(
           signatures.delete(fn); // asked again next time; this call goes untyped
           return null;
         });
-      signatures.set(fn, found);
+      signatures.set(fn, { at: Date.now(), found });
     }
     return found;
   }
@@ -194,8 +216,8 @@ export function createDirectDb(
         ) {
           throw new Error(`not a SQL function call: ${fn}`);
         }
-        const text = (value: unknown) =>
-          sql.typed(asText(value) as never, TEXT);
+        const text = (value: unknown, type?: string) =>
+          sql.typed(asText(value, type) as never, TEXT);
         try {
           const [timeout, types] = await Promise.all([
             roleTimeouts().then((t) => t[role]),
@@ -228,8 +250,10 @@ export function createDirectDb(
               `select pg_catalog.to_jsonb(public.${fn}(${named})) as result`,
               // As text cast to the declared type; untyped (the server decides, a jsonb argument
               // serialised as JSON) when the declared types are not known.
-              given.map(([, v]) =>
-                declared ? text(v) : v as postgres.ParameterOrJSON<never>
+              given.map(([name, v]) =>
+                declared
+                  ? text(v, declared.get(name))
+                  : v as postgres.ParameterOrJSON<never>
               ),
             ),
           ]);
@@ -241,8 +265,8 @@ export function createDirectDb(
           return { data: rows[0].result, error: null } satisfies RpcResult;
         } catch (error) {
           if (error instanceof postgres.PostgresError) {
-            // The function changed under a running instance (a migration): read it again.
-            if (error.code === "42883") signatures.delete(fn);
+            // The function may have changed under a running instance (a migration): read it again.
+            if (SIGNATURE_ERRORS.has(error.code)) signatures.delete(fn);
             // The fields PostgREST would have answered with: db-errors.ts maps them the same way.
             return {
               data: null,

@@ -2,8 +2,8 @@
 // request body, keyed with the secret key. Always verify the bytes as received, never a
 // re-serialised parse of them. Pure: node:crypto, which Deno and Node both serve. Not Web Crypto:
 // its HMAC is an asynchronous operation costing about three times as much per body under Deno
-// (about 90 µs against 35 µs; the largest share of the webhook's CPU in the functions server's
-// profile, bench/README.md "The HTTP layer"), plus a key import per secret.
+// (about 90 µs against 35 µs; a quarter of the webhook's main-thread time in the functions
+// server's profile, bench/README.md "The HTTP layer"), plus a key import per secret.
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 const encoder = new TextEncoder();
