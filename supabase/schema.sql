@@ -1026,10 +1026,10 @@ REVOKE ALL ON FUNCTION private.broadcast_chat_change() FROM PUBLIC;
 REVOKE ALL ON FUNCTION private.broadcast_chat_changes_in_bulk() FROM PUBLIC;
 
 --
--- Name: FUNCTION broadcast_chat_releases_in_bulk(); Type: ACL; Schema: private; Owner: postgres
+-- Name: FUNCTION broadcast_chat_releases(); Type: ACL; Schema: private; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION private.broadcast_chat_releases_in_bulk() FROM PUBLIC;
+REVOKE ALL ON FUNCTION private.broadcast_chat_releases() FROM PUBLIC;
 
 --
 -- Name: FUNCTION broadcast_message_created(); Type: ACL; Schema: private; Owner: postgres
@@ -1067,12 +1067,6 @@ REVOKE ALL ON FUNCTION private.chat_closed_payload(p_chat public.chats) FROM PUB
 --
 
 REVOKE ALL ON FUNCTION private.chat_flagged_payload(p_chat public.chats) FROM PUBLIC;
-
---
--- Name: FUNCTION chat_released_payload(p_assignment public.chat_assignments); Type: ACL; Schema: private; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION private.chat_released_payload(p_assignment public.chat_assignments) FROM PUBLIC;
 
 --
 -- Name: FUNCTION chat_status_payload(p_chat public.chats, p_previous_status text); Type: ACL; Schema: private; Owner: postgres
@@ -3656,13 +3650,9 @@ CREATE FUNCTION private.broadcast_assignment() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
-  if tg_op = 'INSERT' then
-    perform realtime.send(
-      jsonb_build_object('chat_id', new.chat_id, 'assignment_id', new.id, 'assigned_at', new.assigned_at),
-      'chat_assigned', 'operator:' || new.operator_id::text, true);
-  else
-    perform realtime.send(private.chat_released_payload(new), 'chat_released', 'operator:' || new.operator_id::text, true);
-  end if;
+  perform realtime.send(
+    jsonb_build_object('chat_id', new.chat_id, 'assignment_id', new.id, 'assigned_at', new.assigned_at),
+    'chat_assigned', 'operator:' || new.operator_id::text, true);
   return null;
 end;
 $$;
@@ -3797,10 +3787,10 @@ $$;
 ALTER FUNCTION private.broadcast_chat_changes_in_bulk() OWNER TO postgres;
 
 --
--- Name: broadcast_chat_releases_in_bulk(); Type: FUNCTION; Schema: private; Owner: postgres
+-- Name: broadcast_chat_releases(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
-CREATE FUNCTION private.broadcast_chat_releases_in_bulk() RETURNS trigger
+CREATE FUNCTION private.broadcast_chat_releases() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
@@ -3809,8 +3799,10 @@ declare
   v_topics text[];
   v_payloads jsonb[];
 begin
-  select array_agg('chat_released'::text order by n.chat_id), array_agg('operator:' || n.operator_id::text order by n.chat_id),
-         array_agg(private.chat_released_payload(n::public.chat_assignments) order by n.chat_id)
+  select array_agg('chat_released'::text order by n.chat_id),
+         array_agg('operator:' || n.operator_id::text order by n.chat_id),
+         array_agg(jsonb_build_object('chat_id', n.chat_id, 'assignment_id', n.id, 'reason', n.release_reason,
+                                      'released_at', n.released_at) order by n.chat_id)
     into v_events, v_topics, v_payloads
     from new_assignments n
     join old_assignments o on o.id = n.id
@@ -3823,7 +3815,7 @@ end;
 $$;
 
 
-ALTER FUNCTION private.broadcast_chat_releases_in_bulk() OWNER TO postgres;
+ALTER FUNCTION private.broadcast_chat_releases() OWNER TO postgres;
 
 --
 -- Name: broadcast_message_created(); Type: FUNCTION; Schema: private; Owner: postgres
@@ -3982,13 +3974,7 @@ CREATE TRIGGER broadcast_chat_assigned AFTER INSERT ON public.chat_assignments F
 -- Name: chat_assignments broadcast_chat_released; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER broadcast_chat_released AFTER UPDATE OF released_at ON public.chat_assignments FOR EACH ROW WHEN (((old.released_at IS NULL) AND (new.released_at IS NOT NULL) AND (current_setting('fantooo.broadcast_in_bulk'::text, true) IS DISTINCT FROM 'on'::text))) EXECUTE FUNCTION private.broadcast_assignment();
-
---
--- Name: chat_assignments broadcast_chat_releases_in_bulk; Type: TRIGGER; Schema: public; Owner: postgres
---
-
-CREATE TRIGGER broadcast_chat_releases_in_bulk AFTER UPDATE ON public.chat_assignments REFERENCING OLD TABLE AS old_assignments NEW TABLE AS new_assignments FOR EACH STATEMENT WHEN ((current_setting('fantooo.broadcast_in_bulk'::text, true) = 'on'::text)) EXECUTE FUNCTION private.broadcast_chat_releases_in_bulk();
+CREATE TRIGGER broadcast_chat_released AFTER UPDATE ON public.chat_assignments REFERENCING OLD TABLE AS old_assignments NEW TABLE AS new_assignments FOR EACH STATEMENT EXECUTE FUNCTION private.broadcast_chat_releases();
 
 --
 -- Name: chat_assignments chat_assignments_chat_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
@@ -4140,23 +4126,6 @@ $$;
 
 
 ALTER FUNCTION private.chat_flagged_payload(p_chat public.chats) OWNER TO postgres;
-
---
--- Name: chat_released_payload(public.chat_assignments); Type: FUNCTION; Schema: private; Owner: postgres
---
-
-CREATE FUNCTION private.chat_released_payload(p_assignment public.chat_assignments) RETURNS jsonb
-    LANGUAGE plpgsql STABLE
-    SET search_path TO ''
-    AS $$
-begin
-  return jsonb_build_object('chat_id', p_assignment.chat_id, 'assignment_id', p_assignment.id,
-                            'reason', p_assignment.release_reason, 'released_at', p_assignment.released_at);
-end;
-$$;
-
-
-ALTER FUNCTION private.chat_released_payload(p_assignment public.chat_assignments) OWNER TO postgres;
 
 --
 -- Name: chat_status_payload(public.chats, text); Type: FUNCTION; Schema: private; Owner: postgres
@@ -8766,7 +8735,7 @@ begin
 
   if cardinality(v_chats) > 0 then
     -- Set-based, so the Realtime broadcasts of these statements go in bulk too: one insert per
-    -- statement (broadcast_chat_releases_in_bulk, broadcast_chat_changes_in_bulk), not one
+    -- statement (broadcast_chat_released, broadcast_chat_changes_in_bulk), not one
     -- realtime.send per row.
     perform set_config('fantooo.broadcast_in_bulk', 'on', true);
     -- Recheck under the locks (another sweep or the operator may have released or refreshed one)

@@ -834,7 +834,7 @@ begin
 
   if cardinality(v_chats) > 0 then
     -- Set-based, so the Realtime broadcasts of these statements go in bulk too: one insert per
-    -- statement (broadcast_chat_releases_in_bulk, broadcast_chat_changes_in_bulk), not one
+    -- statement (broadcast_chat_released, broadcast_chat_changes_in_bulk), not one
     -- realtime.send per row.
     perform set_config('fantooo.broadcast_in_bulk', 'on', true);
     -- Recheck under the locks (another sweep or the operator may have released or refreshed one)

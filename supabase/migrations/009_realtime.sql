@@ -164,18 +164,20 @@ create trigger broadcast_message_created
 
 -- Broadcasts in bulk ---------------------------------------------------------------------------------
 
--- Statements that change many rows at once (the idle sweep's set-based release of thousands of
--- assignments) set fantooo.broadcast_in_bulk = on for their transaction: the row triggers below
--- then stand aside (their WHEN clauses) and statement triggers send what the whole statement
--- changed in one insert, read from its transition tables. One realtime.send per row is an insert
--- in its own subtransaction: 20,000 of them made a sweep of 10,000 idle assignments 1.1 s
--- (bench/README.md, "Where each row stands"), and thousands of subtransactions in one transaction overflow the
--- per-backend subtransaction cache that other sessions' snapshots read. Each event's payload is
--- made by one function, whichever way it is sent.
+-- One realtime.send per row is an insert in its own subtransaction: the 20,000 of the idle sweep's
+-- set-based release of 10,000 assignments took it to 1.1 s (bench/README.md, "Where each row
+-- stands"), and thousands of subtransactions in one transaction overflow the per-backend cache
+-- that other sessions' snapshots read. Releases (chat_assignments, never updated on a hot path) are
+-- always sent per statement (broadcast_chat_released). A chat's changes are sent per row, as every
+-- message updates its chat and a statement trigger there would run for each; a statement that
+-- changes many chats at once (the sweep) sets fantooo.broadcast_in_bulk = on for its transaction,
+-- and the row triggers of chats stand aside (their WHEN clauses) for broadcast_chat_changes_in_bulk,
+-- which sends the whole statement's in one insert. Each chat event's payload is made by one
+-- function, whichever way it is sent.
 
 -- Writes broadcasts as realtime.send writes each one (the payload's id is the message's), in one
 -- statement: events[i] on topics[i] with payloads[i], private. A failure is a warning, as with
--- realtime.send, never a failed write. Internal helper of the bulk triggers.
+-- realtime.send, never a failed write. Internal helper of the statement-level broadcast triggers.
 create function private.insert_broadcasts(p_events text[], p_topics text[], p_payloads jsonb[])
 returns void
 language plpgsql
@@ -235,20 +237,6 @@ as $$
 begin
   return jsonb_build_object('chat_id', p_chat.id, 'flag_reason', p_chat.flag_reason,
                             'reassignment_count', p_chat.reassignment_count, 'flagged_at', now());
-end;
-$$;
-
--- chat_released on operator:<id>: which chat the operator lost and why. Internal helper of the
--- broadcast triggers, per row and in bulk.
-create function private.chat_released_payload(p_assignment public.chat_assignments)
-returns jsonb
-language plpgsql
-stable
-set search_path = ''
-as $$
-begin
-  return jsonb_build_object('chat_id', p_assignment.chat_id, 'assignment_id', p_assignment.id,
-                            'reason', p_assignment.release_reason, 'released_at', p_assignment.released_at);
 end;
 $$;
 
@@ -364,8 +352,7 @@ create trigger broadcast_balance
 
 -- operator:<id> ------------------------------------------------------------------------------------
 
--- Chats given to and taken from an operator (assignment, sweep, admin, going offline, close), with
--- the reason, so its console opens or leaves the chat's channel.
+-- A chat given to an operator, so its console opens the chat's channel.
 create function private.broadcast_assignment()
 returns trigger
 language plpgsql
@@ -373,13 +360,9 @@ security definer
 set search_path = ''
 as $$
 begin
-  if tg_op = 'INSERT' then
-    perform realtime.send(
-      jsonb_build_object('chat_id', new.chat_id, 'assignment_id', new.id, 'assigned_at', new.assigned_at),
-      'chat_assigned', 'operator:' || new.operator_id::text, true);
-  else
-    perform realtime.send(private.chat_released_payload(new), 'chat_released', 'operator:' || new.operator_id::text, true);
-  end if;
+  perform realtime.send(
+    jsonb_build_object('chat_id', new.chat_id, 'assignment_id', new.id, 'assigned_at', new.assigned_at),
+    'chat_assigned', 'operator:' || new.operator_id::text, true);
   return null;
 end;
 $$;
@@ -390,15 +373,11 @@ create trigger broadcast_chat_assigned
   when (new.released_at is null)
   execute function private.broadcast_assignment();
 
-create trigger broadcast_chat_released
-  after update of released_at on public.chat_assignments
-  for each row
-  when (old.released_at is null and new.released_at is not null
-        and current_setting('fantooo.broadcast_in_bulk', true) is distinct from 'on')
-  execute function private.broadcast_assignment();
-
--- broadcast_chat_released for a whole statement in bulk mode, in one insert. Trigger function only.
-create function private.broadcast_chat_releases_in_bulk()
+-- Chats taken from operators (a release, the sweep, an admin, going offline or suspended, a close),
+-- with the reason, so each console leaves the chat's channel: every release of one statement in
+-- one insert, from its transition tables. Assignments are not updated on a hot path, so releases
+-- have this one way, one release or ten thousand (the idle sweep's). Trigger function only.
+create function private.broadcast_chat_releases()
 returns trigger
 language plpgsql
 security definer
@@ -409,8 +388,10 @@ declare
   v_topics text[];
   v_payloads jsonb[];
 begin
-  select array_agg('chat_released'::text order by n.chat_id), array_agg('operator:' || n.operator_id::text order by n.chat_id),
-         array_agg(private.chat_released_payload(n::public.chat_assignments) order by n.chat_id)
+  select array_agg('chat_released'::text order by n.chat_id),
+         array_agg('operator:' || n.operator_id::text order by n.chat_id),
+         array_agg(jsonb_build_object('chat_id', n.chat_id, 'assignment_id', n.id, 'reason', n.release_reason,
+                                      'released_at', n.released_at) order by n.chat_id)
     into v_events, v_topics, v_payloads
     from new_assignments n
     join old_assignments o on o.id = n.id
@@ -422,12 +403,11 @@ begin
 end;
 $$;
 
-create trigger broadcast_chat_releases_in_bulk
+create trigger broadcast_chat_released
   after update on public.chat_assignments
   referencing old table as old_assignments new table as new_assignments
   for each statement
-  when (current_setting('fantooo.broadcast_in_bulk', true) = 'on')
-  execute function private.broadcast_chat_releases_in_bulk();
+  execute function private.broadcast_chat_releases();
 
 -- operators:queue ----------------------------------------------------------------------------------
 
@@ -711,9 +691,8 @@ revoke all on function
   private.chat_status_payload(public.chats, text),
   private.chat_closed_payload(public.chats),
   private.chat_flagged_payload(public.chats),
-  private.chat_released_payload(public.chat_assignments),
   private.broadcast_chat_changes_in_bulk(),
-  private.broadcast_chat_releases_in_bulk(),
+  private.broadcast_chat_releases(),
   private.note_queue_delta(integer),
   private.broadcast_message_created(),
   private.broadcast_chat_change(),

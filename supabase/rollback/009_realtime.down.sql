@@ -8,7 +8,6 @@
 begin;
 
 drop trigger broadcast_payment_disputed on public.payment_disputes;
-drop trigger broadcast_chat_releases_in_bulk on public.chat_assignments;
 drop trigger broadcast_chat_changes_in_bulk on public.chats;
 drop trigger note_queue_delete on public.chats;
 drop trigger note_queue_update on public.chats;
@@ -28,12 +27,11 @@ drop table private.queue_counters;
 drop function private.broadcast_queue_change();
 drop function private.note_queue_change();
 drop function private.note_queue_delta(integer);
-drop function private.broadcast_chat_releases_in_bulk();
+drop function private.broadcast_chat_releases();
 drop function private.broadcast_chat_changes_in_bulk();
 drop function private.broadcast_assignment();
 drop function private.broadcast_balance();
 drop function private.broadcast_chat_change();
-drop function private.chat_released_payload(public.chat_assignments);
 drop function private.chat_flagged_payload(public.chats);
 drop function private.chat_closed_payload(public.chats);
 drop function private.chat_status_payload(public.chats, text);
