@@ -234,3 +234,28 @@ async function createScratchSchema(db, { clients, queueUsers }) {
   const { rows: [{ n }] } = await db.query("select count(*)::int as n from bench.writer_chats where not long");
   if (n !== clients * 20) throw new Error(`expected ${clients * 20} short writer chats, found ${n}`);
 }
+
+/**
+ * Pending payments of many buyers, as a live project receives them (one buyer's payments would all
+ * wait on that buyer's row): `buyers` real users in `bench.buyers` (n, id) and, for each reference
+ * prefix, `count` pending transactions `<prefix><n>`, transaction n belonging to buyer n mod buyers.
+ */
+export async function createPendingPayments(db, { buyers, count, prefixes }) {
+  await db.query(`
+    with u as (
+      insert into auth.users (id, aud, role, email)
+      select gen_random_uuid(), 'authenticated', 'authenticated', format('bench-buyer-%s@bench.local', n)
+        from generate_series(0, ${buyers - 1}) n
+      returning id, email)
+    insert into public.real_users (id, email, display_name, age, gender, looking_for)
+    select id, email, 'Bench Buyer', 30, 'male', 'female' from u;
+    create table bench.buyers as
+      select (row_number() over (order by email) - 1)::int as n, id
+        from public.real_users where email like 'bench-buyer-%';`);
+  await db.query(`
+    insert into public.transactions (real_user_id, reference, package_id, amount, currency, credits)
+    select b.id, p.prefix || lpad(g.n::text, 7, '0'), (select id from public.credit_packages order by price limit 1), 10000, 'KES', 10
+      from generate_series(1, ${count}) g(n)
+      join bench.buyers b on b.n = g.n % ${buyers}
+      cross join unnest($1::text[]) p(prefix)`, [prefixes]);
+}

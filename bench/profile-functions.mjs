@@ -13,7 +13,7 @@ import pg from "pg";
 import { userAccessToken } from "../local/stack/keys.mjs";
 import { ensurePrerequisites } from "../local/stack/prerequisites.mjs";
 import { freePort, startThrowawayStack } from "../local/stack/stack.mjs";
-import { createFixtures } from "./fixtures.mjs";
+import { createFixtures, createPendingPayments } from "./fixtures.mjs";
 import { stageShares, recordProfile } from "./lib/cpu-profile.mjs";
 import { httpLoad } from "./lib/http.mjs";
 import { SIZES } from "./run.mjs";
@@ -54,22 +54,9 @@ try {
     job = { url: `${server.url}/assign-chat`, headers, body: "{}", bodyIncludes: '"chat":' };
   } else {
     // 1,000 buyers' pending payments, as the webhook section has them.
-    await db.query(`
-      with u as (
-        insert into auth.users (id, aud, role, email)
-        select gen_random_uuid(), 'authenticated', 'authenticated', format('profile-buyer-%s@bench.local', n)
-          from generate_series(0, 999) n
-        returning id, email)
-      insert into public.real_users (id, email, display_name, age, gender, looking_for)
-      select id, email, 'Profile Buyer', 30, 'male', 'female' from u`);
-    const { rows } = await db.query(`
-      insert into public.transactions (real_user_id, reference, package_id, amount, currency, credits)
-      select r.id, 'profile-' || lpad(g.n::text, 7, '0'), (select id from public.credit_packages order by price limit 1), 10000, 'KES', 10
-        from generate_series(1, 60000) g(n)
-        join (select id, row_number() over (order by id) - 1 as k from public.real_users where email like 'profile-buyer-%') r
-          on r.k = g.n % 1000
-      returning reference`);
-    const references = rows.map((r) => r.reference).sort();
+    await createPendingPayments(db, { buyers: 1000, count: 60000, prefixes: ["bench-"] });
+    const { rows } = await db.query("select reference from public.transactions where reference like 'bench-%' order by reference");
+    const references = rows.map((r) => r.reference);
     job = {
       url: `${server.url}/paystack-webhook`,
       headers: [{ "content-type": "application/json" }],

@@ -6,7 +6,7 @@ import { openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { userAccessToken } from "../local/stack/keys.mjs";
 import { freePort } from "../local/stack/stack.mjs";
-import { claims, loadInBatches } from "./fixtures.mjs";
+import { claims, createPendingPayments, loadInBatches } from "./fixtures.mjs";
 import { sumCpu } from "./lib/cpu.mjs";
 import { httpLoad } from "./lib/http.mjs";
 import { pgbench } from "./lib/pgbench.mjs";
@@ -446,29 +446,9 @@ export async function benchFunctions({ stack, db, fixtures, size }) {
  * than once, and the buyer's balance must equal the credits of the settled payments.
  */
 export async function benchWebhook({ stack, db, fixtures, size }) {
-  // Payments of many buyers, as a live project receives them (one buyer's payments would all wait
-  // on that buyer's row, which a real load does not do): pending transaction n belongs to buyer
-  // n mod buyers, in both sets below.
-  const buyers = size.webhookBuyers;
-  await db.query(`
-    with u as (
-      insert into auth.users (id, aud, role, email)
-      select gen_random_uuid(), 'authenticated', 'authenticated', format('bench-buyer-%s@bench.local', n)
-        from generate_series(0, ${buyers - 1}) n
-      returning id, email)
-    insert into public.real_users (id, email, display_name, age, gender, looking_for)
-    select id, email, 'Bench Buyer', 30, 'male', 'female' from u;
-    create table bench.buyers as
-      select (row_number() over (order by email) - 1)::int as n, id
-        from public.real_users where email like 'bench-buyer-%';`);
   // The HTTP load's references ('bench-'), and as many again for the webhook's own SQL call
   // ('bench-sql-'), taken in order through a sequence.
-  await db.query(`
-    insert into public.transactions (real_user_id, reference, package_id, amount, currency, credits)
-    select b.id, p.prefix || lpad(g.n::text, 7, '0'), (select id from public.credit_packages order by price limit 1), 10000, 'KES', 10
-      from generate_series(1, ${size.webhookReferences}) g(n)
-      join bench.buyers b on b.n = g.n % ${buyers}
-      cross join (values ('bench-'), ('bench-sql-')) p(prefix)`);
+  await createPendingPayments(db, { buyers: size.webhookBuyers, count: size.webhookReferences, prefixes: ["bench-", "bench-sql-"] });
   await db.query(`
     create sequence bench.webhook_sql_reference;
     grant usage on schema bench to service_role;
